@@ -1,0 +1,43 @@
+import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client
+
+from customers.roles import AUDITOR, STORE_MANAGER, SUPPORT
+
+ROLE_USERNAMES = {SUPPORT: "sam", STORE_MANAGER: "maya", AUDITOR: "ari"}
+PASSWORD = "correct horse battery staple"
+
+
+def make_staff(role: str | None, username: str | None = None) -> User:
+    username = username or (ROLE_USERNAMES[role] if role else "nobody")
+    user = User.objects.create_user(username, password=PASSWORD, first_name=username.title())
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def staff_client(db):
+    """A logged-in test client for a role: staff_client(SUPPORT)."""
+
+    def login(role: str | None) -> Client:
+        client = Client()
+        client.force_login(make_staff(role))
+        return client
+
+    return login
+
+
+@pytest.fixture
+def support_client(staff_client) -> Client:
+    return staff_client(SUPPORT)
+
+
+@pytest.fixture
+def store_client(staff_client) -> Client:
+    return staff_client(STORE_MANAGER)
+
+
+@pytest.fixture
+def auditor_client(staff_client) -> Client:
+    return staff_client(AUDITOR)

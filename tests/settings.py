@@ -1,0 +1,21 @@
+"""Test settings: fast hashing, the emulator in memory, tasks run immediately."""
+
+import os
+
+os.environ.setdefault("DEBUG", "true")
+
+from membercare.settings import *  # noqa: E402, F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CAPILLARY_BASE_URL = ""
+CAPILLARY_EMULATOR_STATE = ":memory:"
+CAPILLARY_RATE_LIMIT_STATE = ":memory:"
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+LOGGING = {"version": 1, "disable_existing_loggers": False}
+# Serve static files from the source folders, as runserver does, without collectstatic.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
