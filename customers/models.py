@@ -10,6 +10,9 @@ class StaffCapability(models.Model):
         default_permissions = ()
         verbose_name = "staff capability"
 
+    def __str__(self) -> str:
+        return "staff capability"
+
 
 class LoginFailure(models.Model):
     """A failed sign-in, kept for throttling guessing attempts across every process."""

@@ -4,7 +4,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
+from django.contrib.auth.models import AnonymousUser, Group, Permission, User
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
@@ -33,16 +33,16 @@ def sync_roles(using: str = "default") -> None:
         group.permissions.set([permissions[c] for c in capabilities])
 
 
-def can(user: AbstractBaseUser | AnonymousUser, capability: Capability) -> bool:
+def can(user: User | AnonymousUser, capability: Capability) -> bool:
     return bool(user.is_authenticated and user.has_perm(capability.perm))
 
 
-def role_of(user: AbstractBaseUser | AnonymousUser) -> str:
+def role_of(user: User | AnonymousUser) -> str:
     if not user.is_authenticated:
         return ""
     if getattr(user, "is_superuser", False):
         return "Administrator"
-    names = set(user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
+    names = set(user.groups.values_list("name", flat=True))
     held = [role for role in ROLES if role in names]
     return ", ".join(held) or "No role"
 
