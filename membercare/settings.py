@@ -5,6 +5,8 @@ start-up with ImproperlyConfigured naming the variable, so a typo in a
 deployment never turns into a console that half works.
 """
 
+import hashlib
+import hmac
 import json
 import os
 from collections.abc import Mapping
@@ -264,6 +266,18 @@ if CAPILLARY_EMULATOR_ORG and not Path(CAPILLARY_EMULATOR_ORG).is_file():
     raise ImproperlyConfigured(
         f"CAPILLARY_EMULATOR_ORG names {CAPILLARY_EMULATOR_ORG!r}, which is not a file."
     )
+
+# --- Change history ------------------------------------------------------
+# Signs the audit hash chain, so someone with database access but not this key
+# cannot re-forge it. Set it explicitly in production: the default derives from
+# SECRET_KEY, and rotating that would leave the existing chain unverifiable.
+AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY")
+if not AUDIT_HMAC_KEY:
+    AUDIT_HMAC_KEY = hmac.new(
+        SECRET_KEY.encode(), b"membercare.audit-chain", hashlib.sha256
+    ).hexdigest()
+elif len(AUDIT_HMAC_KEY) < 32:
+    raise ImproperlyConfigured("AUDIT_HMAC_KEY must be at least 32 characters long.")
 
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
 IMPORT_BATCH_SIZE = env_int("IMPORT_BATCH_SIZE", 100)
