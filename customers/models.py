@@ -1,5 +1,12 @@
+from typing import Any, TypeVar
+
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from customers.audit_chain import COMPLETION_FIELDS
+
+_Row = TypeVar("_Row", bound=models.Model)
 
 
 class StaffCapability(models.Model):
@@ -29,3 +36,193 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} from {self.ip_address} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class AppendOnlyError(Exception):
+    """Raised when code tries to change or remove the change history."""
+
+
+class AppendOnlyQuerySet(models.QuerySet[_Row]):
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("The change history is append-only: entries cannot be deleted.")
+
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError(
+            "The change history is append-only: only customers.audit.finish_write may "
+            "complete a pending entry."
+        )
+
+
+class AuditEntry(models.Model):
+    """One thing a member of staff did with a member: a Capillary write, or a read.
+
+    Writes are recorded pending before Capillary is called and completed once with
+    its answer; reads are recorded complete. Rows are appended through
+    customers.audit only, which signs them into a hash chain (customers.audit_chain).
+    """
+
+    class Action(models.TextChoices):
+        SEARCH = "search", "Search"
+        VIEW_PROFILE = "view_profile", "Open profile"
+        EXPORT_HISTORY = "export_history", "Export history"
+        REGISTER = "register", "Register"
+        UPDATE_PROFILE = "update_profile", "Update profile"
+        CHANGE_IDENTIFIER = "change_identifier", "Change identifier"
+        UPDATE_SUBSCRIPTIONS = "update_subscriptions", "Update subscriptions"
+        CHANGE_STATUS = "change_status", "Change status"
+        ENROLL = "enroll", "Enroll"
+        UPSERT = "upsert", "Bulk upsert"
+        V11_UPDATE = "v11_update", "Update (v1.1)"
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Pending"
+        OK = "ok", "OK"
+        OK_WITH_WARNINGS = "ok_with_warnings", "OK with warnings"
+        REJECTED = "rejected", "Rejected"
+        FAILED = "failed", "Failed"
+        UNKNOWN = "unknown", "Unknown"
+
+    created_at = models.DateTimeField(default=timezone.now)
+    # PROTECT: a member of staff with history can be deactivated, never erased from it.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    actor_username = models.CharField(max_length=150, blank=True)
+    actor_role = models.CharField(max_length=150, blank=True)
+    actor_till = models.CharField("till or store", max_length=100, blank=True)
+    action = models.CharField(max_length=32, choices=Action.choices)
+    customer_id = models.CharField(max_length=64, blank=True)
+    identifier_type = models.CharField(max_length=32, blank=True)
+    identifier_value = models.CharField(max_length=255, blank=True)
+    source = models.CharField(max_length=32, blank=True)
+    account_id = models.CharField(max_length=64, blank=True)
+    reason = models.TextField(blank=True)
+    request = models.JSONField(default=dict, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    import_job_id = models.BigIntegerField(null=True, blank=True)
+    import_row = models.PositiveIntegerField(null=True, blank=True)
+
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    request_id = models.CharField("X-Cap-Requestid", max_length=100, blank=True, db_index=True)
+    response = models.JSONField(null=True, blank=True)
+    side_effects = models.JSONField(null=True, blank=True)
+    # Comma-separated, as signed and shown; AuditCode repeats them for filtering.
+    error_codes = models.TextField(blank=True)
+    warning_codes = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    previous_hash = models.CharField(max_length=64, editable=False)
+    entry_hash = models.CharField(max_length=64, editable=False)
+    completion_hash = models.CharField(max_length=64, blank=True, editable=False)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit entries"
+        default_permissions = ("view",)
+        # Every list orders by (created_at, id) descending; each filter that can be
+        # selective gets its own index ending in those two, so a page is one range scan.
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="audit_created_idx"),
+            models.Index(fields=["customer_id", "created_at", "id"], name="audit_customer_idx"),
+            models.Index(
+                fields=["identifier_value", "created_at", "id"], name="audit_identifier_idx"
+            ),
+            models.Index(fields=["actor", "created_at", "id"], name="audit_actor_idx"),
+            models.Index(fields=["action", "created_at", "id"], name="audit_action_idx"),
+            models.Index(fields=["outcome", "created_at", "id"], name="audit_outcome_idx"),
+            models.Index(fields=["import_job_id", "created_at", "id"], name="audit_import_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_action_display()} by {self.actor_username or 'system'}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError(
+                "The change history is append-only: only customers.audit.finish_write may "
+                "complete a pending entry."
+            )
+        if not self.entry_hash:
+            raise AppendOnlyError("Append audit entries through customers.audit, which signs them.")
+        # An explicit primary key must never turn this insert into an update.
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("The change history is append-only: entries cannot be deleted.")
+
+    @property
+    def is_read(self) -> bool:
+        return self.action in READ_ACTIONS
+
+    @property
+    def codes(self) -> list[str]:
+        return [c for c in f"{self.error_codes},{self.warning_codes}".split(",") if c]
+
+    def save_completion(self) -> None:
+        """Write this entry's completion: the one update history allows, once.
+
+        Only the completion fields are written, and only while the stored row is
+        still pending, so two racing completions cannot both succeed.
+        """
+        if self.outcome == self.Outcome.PENDING or not self.completion_hash:
+            raise AppendOnlyError("A completion needs a final outcome and its signature.")
+        values = {name: getattr(self, name) for name in COMPLETION_FIELDS}
+        pending = AuditEntry.objects.filter(pk=self.pk, outcome=self.Outcome.PENDING).filter(
+            models.Q(customer_id="") | models.Q(customer_id=self.customer_id)
+        )
+        completed = super(AppendOnlyQuerySet, pending).update(
+            **values, completion_hash=self.completion_hash
+        )
+        if completed != 1:
+            raise AppendOnlyError(
+                f"Audit entry #{self.pk} is not pending: it was completed already."
+            )
+        AuditCode.objects.bulk_create(
+            AuditCode(entry=self, code=code, created_at=self.created_at)
+            for code in dict.fromkeys(self.codes)
+        )
+
+
+READ_ACTIONS = frozenset(
+    {AuditEntry.Action.SEARCH, AuditEntry.Action.VIEW_PROFILE, AuditEntry.Action.EXPORT_HISTORY}
+)
+
+
+class AuditCode(models.Model):
+    """An error or warning code of an audit entry, repeated here as an index.
+
+    A text column like ",8014," can only be searched with LIKE '%,8014,%', which
+    reads every row on both SQLite and PostgreSQL, so a rare code would scan the
+    whole history. One row per (entry, code), ordered by the entry's created_at,
+    turns "entries with code X, newest first" into a single index range scan.
+    The entry's own columns stay the signed record; verify_history checks these
+    rows agree with them.
+    """
+
+    entry = models.ForeignKey(
+        AuditEntry, on_delete=models.PROTECT, related_name="code_rows", db_index=False
+    )
+    code = models.CharField(max_length=16)
+    created_at = models.DateTimeField()
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "code"], name="audit_code_once_per_entry")
+        ]
+        indexes = [models.Index(fields=["code", "created_at", "entry"], name="audit_code_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.code} on #{self.entry_id}"
