@@ -1,0 +1,1 @@
+"""One module per endpoint family; each handler takes a ``Ctx`` and returns a ``Reply``."""

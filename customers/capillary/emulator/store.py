@@ -1,0 +1,287 @@
+"""The emulator's SQLite state: schema, transactions, and the two shared counters.
+
+One connection per ``Store``, guarded by a lock, so ``:memory:`` works across the
+threads of one process. Several processes share a file safely: WAL lets readers
+run beside a writer, writes start with ``BEGIN IMMEDIATE`` so a check-then-insert
+holds the write lock throughout, and the UNIQUE index on identifiers is the last
+word if two writers ever disagree.
+"""
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+BUSY_TIMEOUT_SECONDS = 30.0
+FIRST_CUSTOMER_ID = 100_000_001
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS customers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    loyalty_type TEXT NOT NULL,
+    status_label TEXT,
+    extended_fields TEXT NOT NULL DEFAULT '{}',
+    associated_with TEXT,
+    fraud_status TEXT NOT NULL DEFAULT 'NONE',
+    fraud_changed_at REAL,
+    merged_into INTEGER,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    created_till TEXT NOT NULL,
+    modified_till TEXT NOT NULL,
+    created_source TEXT NOT NULL,
+    registered_on TEXT,
+    alt_currencies TEXT NOT NULL DEFAULT '{}',
+    labels TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS profiles (
+    id INTEGER PRIMARY KEY,
+    customer_id INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    first_name TEXT NOT NULL DEFAULT '',
+    last_name TEXT NOT NULL DEFAULT '',
+    fields TEXT NOT NULL DEFAULT '{}',
+    channels TEXT NOT NULL DEFAULT '[]',
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    created_till TEXT NOT NULL,
+    modified_till TEXT NOT NULL,
+    UNIQUE (customer_id, source, account_id)
+);
+CREATE TABLE IF NOT EXISTS identifiers (
+    profile_id INTEGER NOT NULL,
+    customer_id INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    value TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS identifiers_unique
+    ON identifiers (source, account_id, type, value);
+CREATE INDEX IF NOT EXISTS identifiers_by_value ON identifiers (type, value);
+CREATE INDEX IF NOT EXISTS identifiers_by_customer ON identifiers (customer_id);
+CREATE TABLE IF NOT EXISTS cards (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    number TEXT NOT NULL UNIQUE,
+    series_id INTEGER NOT NULL,
+    customer_id INTEGER,
+    status_label TEXT NOT NULL,
+    extended_fields TEXT NOT NULL DEFAULT '{}',
+    created_at REAL NOT NULL,
+    status_changed_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cards_by_customer ON cards (customer_id);
+CREATE TABLE IF NOT EXISTS enrollments (
+    customer_id INTEGER NOT NULL,
+    program_id INTEGER NOT NULL,
+    tier_number INTEGER NOT NULL,
+    points REAL NOT NULL,
+    lifetime_points REAL NOT NULL,
+    tier_expiry TEXT,
+    points_expiry TEXT,
+    enrolled_at REAL NOT NULL,
+    PRIMARY KEY (customer_id, program_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS subscriptions (
+    customer_id INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    priority TEXT NOT NULL,
+    type TEXT NOT NULL,
+    account_id TEXT NOT NULL DEFAULT '',
+    source_name TEXT NOT NULL DEFAULT '',
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (customer_id, channel, priority)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS status_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    customer_id INTEGER NOT NULL,
+    label TEXT,
+    prev_label TEXT,
+    reason TEXT NOT NULL,
+    created_on REAL NOT NULL,
+    created_by INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS status_log_by_customer ON status_log (customer_id, id);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    entity_type TEXT NOT NULL,
+    entity_id INTEGER NOT NULL,
+    created_on INTEGER NOT NULL,
+    row TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_by_entity ON audit (entity_type, entity_id, id);
+CREATE TABLE IF NOT EXISTS change_requests (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    customer_id INTEGER NOT NULL,
+    change_type TEXT NOT NULL,
+    created_on REAL NOT NULL,
+    row TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS change_requests_by_customer ON change_requests (customer_id, id);
+CREATE TABLE IF NOT EXISTS subscription_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    customer_id INTEGER NOT NULL,
+    row TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS subscription_log_by_customer ON subscription_log (customer_id, id);
+CREATE TABLE IF NOT EXISTS coupons (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    customer_id INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    row TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS quota (
+    key TEXT PRIMARY KEY,
+    tokens REAL NOT NULL,
+    ts REAL NOT NULL,
+    allowed INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS control (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+
+TABLES = (
+    "customers",
+    "profiles",
+    "identifiers",
+    "cards",
+    "enrollments",
+    "subscriptions",
+    "status_log",
+    "audit",
+    "change_requests",
+    "subscription_log",
+    "coupons",
+    "quota",
+    "control",
+)
+
+# One statement, so the refill-and-take is atomic across processes without a
+# transaction of its own. SQLite evaluates every SET expression on the old row.
+_TAKE_QUOTA = """
+INSERT INTO quota (key, tokens, ts, allowed) VALUES (:key, :capacity - 1, :now, 1)
+ON CONFLICT (key) DO UPDATE SET
+    allowed = (min(:capacity, tokens + max(0, :now - ts) * :rate) >= 1),
+    tokens = min(:capacity, tokens + max(0, :now - ts) * :rate)
+             - (min(:capacity, tokens + max(0, :now - ts) * :rate) >= 1),
+    ts = max(ts, :now)
+RETURNING allowed, tokens
+"""
+
+
+class Store:
+    def __init__(self, path: str = ":memory:") -> None:
+        self.path = path
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._depth = 0
+        self.db = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+        )
+        self.db.row_factory = sqlite3.Row
+        if path != ":memory:":
+            self.db.execute("PRAGMA journal_mode=WAL")
+            # WAL with NORMAL survives a process crash; only a power cut may lose the tail.
+            self.db.execute("PRAGMA synchronous=NORMAL")
+        with self.write():
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self.db.execute(statement)
+            self._seed_sequence()
+
+    def _seed_sequence(self) -> None:
+        row = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'customers'").fetchone()
+        if row is None:
+            self.db.execute(
+                "INSERT INTO sqlite_sequence (name, seq) VALUES ('customers', ?)",
+                (FIRST_CUSTOMER_ID - 1,),
+            )
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; nested use joins the outer one."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self.db
+                finally:
+                    self._depth -= 1
+                return
+            self.db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            else:
+                self.db.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot for reads that span several queries."""
+        with self._lock:
+            if self._depth:
+                yield self.db
+                return
+            self.db.execute("BEGIN")
+            self._depth = 1
+            try:
+                yield self.db
+            finally:
+                self._depth = 0
+                self.db.execute("COMMIT")
+
+    def reset(self) -> None:
+        with self.write() as db:
+            for table in TABLES:
+                db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+            db.execute("DELETE FROM sqlite_sequence")
+            self._seed_sequence()
+
+    def take_token(self, key: str, capacity: int, rate: float, now: float) -> tuple[bool, float]:
+        """Token bucket shared by every process on this file: (allowed, tokens left)."""
+        with self._lock:
+            row = self.db.execute(
+                _TAKE_QUOTA, {"key": key, "capacity": capacity, "rate": rate, "now": now}
+            ).fetchone()
+        return bool(row["allowed"]), float(row["tokens"])
+
+    def get_control(self, key: str) -> Any | None:
+        with self._lock:
+            row = self.db.execute("SELECT value FROM control WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row["value"])
+
+    def set_control(self, key: str, value: Any) -> None:
+        with self.write() as db:
+            self._put_control(db, key, value)
+
+    def update_control(self, key: str, change: Callable[[Any | None], tuple[Any, Any]]) -> Any:
+        """Read, change and write one control value atomically; returns change's result."""
+        with self.write() as db:
+            row = db.execute("SELECT value FROM control WHERE key = ?", (key,)).fetchone()
+            new_value, result = change(None if row is None else json.loads(row["value"]))
+            self._put_control(db, key, new_value)
+            return result
+
+    @staticmethod
+    def _put_control(db: sqlite3.Connection, key: str, value: Any) -> None:
+        db.execute(
+            "INSERT INTO control (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, json.dumps(value)),
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()
