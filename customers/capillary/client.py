@@ -634,10 +634,12 @@ class CapillaryClient:
         request_id: str | None = None
         answer: Any = None
 
-        def meta() -> CallMeta:
+        def meta(failed: bool) -> CallMeta:
+            # Successful answers are Capillary's data and are kept as they are;
+            # failures may be pages from a proxy that echo our headers.
             secrets = self._auth.secrets()
             request_body = redact(body, secrets) if endpoint.carries_secrets else body
-            if endpoint.carries_secrets or status is None or status >= 300:
+            if failed or endpoint.carries_secrets:
                 response_body = redact(answer, secrets)
             else:
                 response_body = answer
@@ -710,12 +712,12 @@ class CapillaryClient:
                 )
                 break
         except CapillaryError as error:
-            error.meta = meta()
+            error.meta = meta(failed=True)
             error.message = scrub(error.message, self._auth.secrets())
             error.args = (error.message,)
             self._log(error.meta, error)
             raise
-        call = meta()
+        call = meta(failed=False)
         self._log(call, None)
         return result.with_meta(call)
 

@@ -98,7 +98,23 @@ SourceName: TypeAlias = Literal[
     "MOBILE_APP",
 ]
 Source = Annotated[SourceName, _canonical(*_SOURCES)]
-ReadSourceName: TypeAlias = SourceName | Literal["ALL", "MAPP_SDK", "OTHERS"]
+ReadSourceName: TypeAlias = Literal[
+    "INSTORE",
+    "FACEBOOK",
+    "WEB_ENGAGE",
+    "WECHAT",
+    "MARTJACK",
+    "TMALL",
+    "TAOBAO",
+    "JD",
+    "ECOMMERCE",
+    "WEBSITE",
+    "LINE",
+    "MOBILE_APP",
+    "ALL",
+    "MAPP_SDK",
+    "OTHERS",
+]
 ReadSource = Annotated[ReadSourceName, _canonical(*_SOURCES, "ALL", "MAPP_SDK", "OTHERS")]
 
 _IDENTIFIER_TYPES = (
@@ -318,6 +334,12 @@ class ProfileChanges(WireModel):
     account_id: str | None = None
 
 
+class UpsertProfile(ProfileChanges):
+    """A profile of E3: its identifiers are how the customer is looked up."""
+
+    identifiers: list[Identifier] = Field(min_length=1)
+
+
 class LoyaltyInfo(WireModel):
     loyalty_type: LoyaltyType
 
@@ -372,7 +394,7 @@ class UpdateCustomerRequest(_CustomerFields):
 class UpsertEntry(_CustomerFields):
     """One element of E3's array: looked up, then updated or added."""
 
-    profiles: list[ProfileChanges] = Field(min_length=1)
+    profiles: list[UpsertProfile] = Field(min_length=1)
     status_label: str | None = None
     subscription_info: SubscriptionInfo | None = None
 

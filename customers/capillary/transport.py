@@ -155,7 +155,7 @@ def _error_codes(body: Any) -> list[ApiCode]:
     try:
         return _CODE_LIST.validate_python(raw)
     except ValidationError as exc:
-        raise IntegrationError(f"unreadable errors list: {exc.error_count()} problems") from None
+        raise IntegrationError(f"unreadable errors list: {_summary(exc)}") from None
 
 
 def _v11_request_failure(envelope: dict[str, Any]) -> list[ApiCode]:
@@ -208,9 +208,22 @@ def interpret(
         if 200 <= status < 300 or _looks_like_answer(model, body):
             try:
                 return model.model_validate(body)
-            except (ValidationError, ValueError, TypeError) as exc:
+            except ValidationError as exc:
+                raise IntegrationError(
+                    f"body does not fit {model.__name__}: {_summary(exc)}"
+                ) from None
+            except (ValueError, TypeError) as exc:
                 raise IntegrationError(f"body does not fit {model.__name__}: {exc}") from None
     raise _error_for_status(status, write=write, retry_after=retry_after, reason=reason)
+
+
+def _summary(error: ValidationError) -> str:
+    """Where and what, without the input values (which may be anything Capillary sent)."""
+    problems = error.errors(include_url=False, include_input=False)
+    first = problems[0]
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return f"{where}: {first['msg']}{more}"
 
 
 def _looks_like_answer(model: type[CapillaryResponse], body: Any) -> bool:
