@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from customers import audit
 from customers.roles import ROLE_CAPABILITIES, ROLES, Capability
 from tests.conftest import make_staff
 
@@ -17,7 +18,19 @@ PUBLIC = {"login", "logout"}
 # url name -> (capability or None for "any signed-in staff", kwargs, query string)
 URL_CASES: dict[str, tuple[Capability | None, dict[str, object], str]] = {
     "home": (None, {}, ""),
+    "history": (Capability.VIEW_HISTORY, {}, "?outcome=ok"),
+    "history_detail": (Capability.VIEW_HISTORY, {"pk": 1}, ""),
+    "history_export": (Capability.EXPORT_HISTORY, {}, "?action=search"),
 }
+
+
+@pytest.fixture(autouse=True)
+def an_audit_entry(request):
+    """history_detail needs an entry to show, and its id is known only once it exists."""
+    if "db" in request.fixturenames:
+        request.getfixturevalue("db")
+        entry = audit.record_read(actor=None, action="search", identifier_value="9190000001")
+        URL_CASES["history_detail"][1]["pk"] = entry.pk
 
 
 def console_url_names() -> set[str]:
