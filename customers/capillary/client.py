@@ -68,6 +68,7 @@ from .schemas import (
     V11CustomerUpdate,
     V11UpdateRequest,
     V11UpdateResponse,
+    WireModel,
     WriteResponse,
 )
 from .transport import (
@@ -185,6 +186,14 @@ ENDPOINT_KEYS: tuple[str, ...] = tuple(
 _UPSERT_ENTRIES = TypeAdapter(list[UpsertEntry])
 
 
+def _encode(body: WireModel | list[UpsertEntry] | dict[str, str]) -> bytes:
+    if isinstance(body, BaseModel):
+        return body.model_dump_json(by_alias=True, exclude_none=True).encode()
+    if isinstance(body, list):
+        return _UPSERT_ENTRIES.dump_json(body, by_alias=True, exclude_none=True)
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
 def _coerce(model: type[M], value: M | Mapping[str, Any]) -> M:
     return value if isinstance(value, model) else model.model_validate(value)
 
@@ -276,7 +285,7 @@ class CapillaryClient:
                 rawSideEffects=raw_side_effects or None,
                 mlp_single_enroll=enroll_in_all_programs,
             ),
-            body=body.to_wire(),
+            body=body,
             headers={
                 "WAIT_FOR_DOWNSTREAM": _flag(wait_for_downstream).encode(),
                 **_actor_headers(actor),
@@ -307,7 +316,7 @@ class CapillaryClient:
             WriteResponse,
             path_params={"userId": user_id},
             query={**where.to_query(), "use_async": _flag(use_async)},
-            body=body.to_wire(),
+            body=body,
             headers=_actor_headers(actor),
         )
 
@@ -328,7 +337,7 @@ class CapillaryClient:
             UPDATE_CUSTOMER_BY_LOOKUP,
             WriteResponse,
             query={**lookup.to_query(), "use_async": _flag(use_async)},
-            body=body.to_wire(),
+            body=body,
             headers=_actor_headers(actor),
         )
 
@@ -352,7 +361,7 @@ class CapillaryClient:
             BULK_UPSERT,
             BulkUpsertResponse,
             query={"skipChangeIdentifier": _flag(skip_change_identifier)},
-            body=[model.to_wire() for model in models],
+            body=models,
             headers=_actor_headers(actor),
         )
 
@@ -373,7 +382,7 @@ class CapillaryClient:
             UPDATE_CUSTOMER_V11,
             V11UpdateResponse,
             query={"format": "json"},
-            body=body.to_wire(),
+            body=body,
             headers=_actor_headers(actor),
         )
 
@@ -460,7 +469,7 @@ class CapillaryClient:
             WriteResponse,
             path_params={"userId": user_id},
             query={**where.to_query(), "use_async": _flag(use_async)},
-            body=body.to_wire(),
+            body=body,
             headers=_actor_headers(actor),
         )
 
@@ -491,7 +500,7 @@ class CapillaryClient:
         `Rejected` (1101-1110, 91022, 500 "all requests failed"); `Unavailable`,
         `RateLimited`, `AuthFailed`, `IntegrationError`.
         """
-        body = _coerce(SubscriptionChange, change).to_wire()
+        body = _coerce(SubscriptionChange, change)
         if isinstance(customer, CustomerLookup):
             return self._send(
                 UPDATE_SUBSCRIPTIONS_BY_LOOKUP,
@@ -527,7 +536,7 @@ class CapillaryClient:
             CHANGE_STATUS,
             WriteResponse,
             query={**lookup.to_query(), "use_async": _flag(use_async)},
-            body=body.to_wire(),
+            body=body,
             headers=_actor_headers(actor),
         )
 
@@ -617,7 +626,7 @@ class CapillaryClient:
         *,
         path_params: Mapping[str, str | int] | None = None,
         query: Mapping[str, str] | None = None,
-        body: Any = None,
+        body: WireModel | list[UpsertEntry] | dict[str, str] | None = None,
         headers: Mapping[str, bytes] | None = None,
     ) -> R:
         path = endpoint.path(path_params or {})
@@ -625,7 +634,7 @@ class CapillaryClient:
         request_headers: dict[str, bytes] = dict(headers or {})
         content = None
         if body is not None:
-            content = json.dumps(body, separators=(",", ":")).encode()
+            content = _encode(body)
             request_headers["Content-Type"] = b"application/json"
         started = self._clock()
         attempts = 0
@@ -638,7 +647,9 @@ class CapillaryClient:
             # Successful answers are Capillary's data and are kept as they are;
             # failures may be pages from a proxy that echo our headers.
             secrets = self._auth.secrets()
-            request_body = redact(body, secrets) if endpoint.carries_secrets else body
+            request_body = None if content is None else json.loads(content)
+            if endpoint.carries_secrets:
+                request_body = redact(request_body, secrets)
             if failed or endpoint.carries_secrets:
                 response_body = redact(answer, secrets)
             else:
@@ -666,7 +677,8 @@ class CapillaryClient:
                     response = self._http.request(
                         endpoint.method,
                         path,
-                        params=query,
+                        # An empty mapping would still make httpx rebuild the URL.
+                        params=query or None,
                         content=content,
                         headers=[
                             *((k.encode(), v) for k, v in request_headers.items()),
@@ -696,7 +708,9 @@ class CapillaryClient:
                     refreshed = True
                     self._auth.invalidate(token)
                     continue
-                retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+                retry_after = None
+                if status >= 400:
+                    retry_after = retry_after_seconds(response.headers.get("Retry-After"))
                 if is_transient(status, answer, write=endpoint.write) and self._pause(
                     attempts, started, retry_after
                 ):
