@@ -2,7 +2,8 @@
 
 from .app import Emulator
 from .org import OrgConfig, load_org_config
+from .seed import seed_members
 from .server import serve
 from .transport import EmulatorTransport
 
-__all__ = ["Emulator", "EmulatorTransport", "OrgConfig", "load_org_config", "serve"]
+__all__ = ["Emulator", "EmulatorTransport", "OrgConfig", "load_org_config", "seed_members", "serve"]

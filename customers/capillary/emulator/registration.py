@@ -171,7 +171,8 @@ def _new_profile(
 def _existing_owner(db: sqlite3.Connection, profiles: list[NewProfile]) -> int | None:
     owners: set[int] = set()
     for p in profiles:
-        for ident in p.identifiers:
+        # Cards are org-wide, not per source: one held elsewhere is refused by attach_card.
+        for ident in (i for i in p.identifiers if i.card is None):
             for customer_id, source, account in records.owners_anywhere(
                 db, ident.type, ident.value
             ):

@@ -22,8 +22,12 @@ class EmulatorServer(ThreadingHTTPServer):
         self._thread: threading.Thread | None = None
 
     def start(self) -> "EmulatorServer":
+        # A short poll keeps shutdown() quick; the loop is idle otherwise.
         self._thread = threading.Thread(
-            target=self.serve_forever, name="capillary-emulator", daemon=True
+            target=self.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="capillary-emulator",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -47,6 +51,10 @@ def serve(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> Emulato
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in one segment; otherwise Nagle plus delayed ACK add
+    # ~40 ms to every keep-alive response.
+    disable_nagle_algorithm = True
+    wbufsize = -1
     server: EmulatorServer
 
     def do_GET(self) -> None:
