@@ -570,21 +570,37 @@ class CapillaryClient:
         entity_id: int,
         *,
         entity_type: str = "CUSTOMER",
+        source: str | None = None,
+        limit: int = 10,
+        page_no: int = 0,
+        sort_by: str | None = None,
+        sort_order: str | None = None,
+        start_date: str | None = None,
+        end_date: str | None = None,
+        reference_type: str | None = None,
+        reference_value: str | None = None,
         include_user_context: bool = True,
-        **filters: Any,
     ) -> AuditLogResponse:
         """E11 `GET /api_gateway/v2/audits`: Capillary's change history of a customer or card.
 
-        `filters` are the other fields of `AuditLogQuery` (`limit`, `page_no`,
-        `start_date`, `reference_type`, ...). Raises `ValidationError` for bad
-        filters; `Rejected`, `Unavailable`, `RateLimited`, `AuthFailed`,
+        Dates are `YYYY-MM-DD HH:MM:SS`; `reference_type` narrows to one kind of
+        change (`CustomerStatus`, `Identifier`, ...). Raises `ValidationError` for
+        bad filters; `Rejected`, `Unavailable`, `RateLimited`, `AuthFailed`,
         `IntegrationError`.
         """
         query = AuditLogQuery.model_validate(
             {
-                **filters,
                 "entity_id": entity_id,
                 "entity_type": entity_type,
+                "source": source,
+                "limit": limit,
+                "page_no": page_no,
+                "sort_by": sort_by,
+                "sort_order": sort_order,
+                "start_date": start_date,
+                "end_date": end_date,
+                "reference_type": reference_type,
+                "reference_value": reference_value,
                 "include_user_context": include_user_context,
             }
         )

@@ -789,6 +789,14 @@ V11Bool = Annotated[
 ]
 
 
+def _blank_to_none(value: object) -> object:
+    return None if value == "" else value
+
+
+# v1.1 sends "" where a number is absent (e.g. the user id of a failed item).
+V11Int = Annotated[int | None, BeforeValidator(_blank_to_none)]
+
+
 class V11Warnings(V11Model):
     warning: Annotated[list[int], BeforeValidator(_as_list)] = Field(default_factory=list)
 
@@ -799,13 +807,13 @@ class V11Status(V11Model):
     success: V11Bool
     code: int
     message: str = ""
-    total: int | None = None
-    success_count: int | None = None
+    total: V11Int = None
+    success_count: V11Int = None
     warnings: V11Warnings | None = None
 
 
 class V11CustomerResult(V11Model):
-    user_id: int | None = None
+    user_id: V11Int = None
     item_status: V11Status | None = None
 
     @property

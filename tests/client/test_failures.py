@@ -460,7 +460,7 @@ def test_v11_items_that_failed_are_returned_not_raised(
             "status": {"success": "false", "code": 500, "message": "All requests have failed"},
             "customers": {
                 "customer": [
-                    {"item_status": {"success": "false", "code": "1011"}},
+                    {"user_id": "", "item_status": {"success": "false", "code": "1011"}},
                 ]
             },
         }
@@ -469,9 +469,8 @@ def test_v11_items_that_failed_are_returned_not_raised(
 
     result = client.update_customer_v11({"mobile": "919900000001"})
 
-    assert [(c.ok, c.item_status and c.item_status.code) for c in result.customers] == [
-        (False, 1011)
-    ]
+    assert [(c.user_id, c.ok) for c in result.customers] == [(None, False)]
+    assert [c.item_status and c.item_status.code for c in result.customers] == [1011]
 
 
 @pytest.mark.parametrize(
