@@ -226,3 +226,14 @@ class AuditCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} on #{self.entry_id}"
+
+
+class FormToken(models.Model):
+    """A one-time token per rendered registration form: a double submit never registers twice."""
+
+    token = models.CharField(max_length=64, primary_key=True)
+    entry = models.ForeignKey(AuditEntry, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.token

@@ -1,12 +1,39 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from customers import history_views, views
+from customers import history_views, member_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("customers/", member_views.search, name="search"),
+    path("customers/register/", member_views.register, name="register"),
+    path("customers/register/check/", member_views.register_check, name="register_check"),
+    path(
+        "customers/register/receipt/<int:entry_id>/",
+        member_views.register_receipt,
+        name="register_receipt",
+    ),
+    path("customers/<int:customer_id>/", member_views.member, name="member"),
+    path("customers/<int:customer_id>/edit/", member_views.edit_profile, name="member_edit"),
+    path(
+        "customers/<int:customer_id>/edit/channel-row/",
+        member_views.channel_row,
+        name="member_channel_row",
+    ),
+    path("customers/<int:customer_id>/enroll/", member_views.enroll, name="member_enroll"),
+    path(
+        "customers/<int:customer_id>/identifiers/",
+        member_views.identifiers,
+        name="member_identifiers",
+    ),
+    path(
+        "customers/<int:customer_id>/subscriptions/",
+        member_views.subscriptions,
+        name="member_subscriptions",
+    ),
+    path("customers/<int:customer_id>/status/", member_views.status, name="member_status"),
     path("history/", history_views.history, name="history"),
     path("history/export/", history_views.history_export, name="history_export"),
     path("history/<int:pk>/", history_views.history_detail, name="history_detail"),

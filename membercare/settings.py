@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.forms",
     "django_htmx",
     "template_partials",
     "django_tasks",
@@ -141,6 +142,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "membercare.urls"
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 WSGI_APPLICATION = "membercare.wsgi.application"
 ASGI_APPLICATION = "membercare.asgi.application"
 
@@ -150,6 +152,7 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
+            "builtins": ["template_partials.templatetags.partials"],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
@@ -279,6 +282,14 @@ if not AUDIT_HMAC_KEY:
 elif len(AUDIT_HMAC_KEY) < 32:
     raise ImproperlyConfigured("AUDIT_HMAC_KEY must be at least 32 characters long.")
 
+# Sources, status labels, programs, card series and custom fields for the pickers
+# (no customer endpoint lists them): an org file in the emulator's format.
+CAPILLARY_ORG_CATALOGUE = env_str("CAPILLARY_ORG_CATALOGUE")
+if CAPILLARY_ORG_CATALOGUE and not Path(CAPILLARY_ORG_CATALOGUE).is_file():
+    raise ImproperlyConfigured(
+        f"CAPILLARY_ORG_CATALOGUE names {CAPILLARY_ORG_CATALOGUE!r}, which is not a file."
+    )
+
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
 IMPORT_BATCH_SIZE = env_int("IMPORT_BATCH_SIZE", 100)
 
@@ -287,6 +298,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # One line per Capillary call comes from customers.capillary; httpx's own is noise.
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
     "root": {
         "handlers": ["console"],
         "level": env_choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),

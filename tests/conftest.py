@@ -41,3 +41,20 @@ def store_client(staff_client) -> Client:
 @pytest.fixture
 def auditor_client(staff_client) -> Client:
     return staff_client(AUDITOR)
+
+
+@pytest.fixture(autouse=True)
+def fresh_capillary():
+    """Every test starts with an empty in-memory emulator and a new client."""
+    from customers import gateway
+
+    gateway.reset()
+    yield
+    gateway.reset()
+
+
+@pytest.fixture
+def emulator():
+    from customers import gateway
+
+    return gateway.get_emulator()

@@ -9,28 +9,70 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from customers import audit
 from customers.roles import ROLE_CAPABILITIES, ROLES, Capability
 from tests.conftest import make_staff
 
 PUBLIC = {"login", "logout"}
+# Placeholders for ids that exist only once `seeded` has registered a member.
+MEMBER = "<member>"
+ENTRY = "<entry>"
+
+
+@pytest.fixture
+def seeded(db):
+    """A member in the emulator, and the audit entry of its registration."""
+    from django.contrib.auth.models import User
+
+    from customers import services
+    from customers.capillary.schemas import AddCustomerRequest
+
+    registrar = User.objects.create_user("registrar")
+    result = services.register_member(
+        actor=registrar,
+        request=AddCustomerRequest.model_validate(
+            {
+                "profiles": [
+                    {
+                        "identifiers": [{"type": "mobile", "value": "919900000001"}],
+                        "source": "INSTORE",
+                    }
+                ]
+            }
+        ),
+    )
+    return {MEMBER: result.customer_id, ENTRY: result.entry.pk}
+
+
+def resolved(kwargs: dict[str, object], seeded: dict[str, object]) -> dict[str, object]:
+    return {key: seeded.get(value, value) for key, value in kwargs.items()}  # type: ignore[call-overload]
+
 
 # url name -> (capability or None for "any signed-in staff", kwargs, query string)
 URL_CASES: dict[str, tuple[Capability | None, dict[str, object], str]] = {
     "home": (None, {}, ""),
     "history": (Capability.VIEW_HISTORY, {}, "?outcome=ok"),
-    "history_detail": (Capability.VIEW_HISTORY, {"pk": 1}, ""),
+    "history_detail": (Capability.VIEW_HISTORY, {"pk": ENTRY}, ""),
+    "search": (Capability.SEARCH, {}, "?q=919900000099&source=INSTORE"),
+    "member": (Capability.VIEW_PROFILE, {"customer_id": MEMBER}, "?source=INSTORE"),
+    "register": (Capability.REGISTER, {}, ""),
+    "register_check": (Capability.REGISTER, {}, "?mobile=919900000001&source=INSTORE"),
+    "register_receipt": (Capability.REGISTER, {"entry_id": ENTRY}, ""),
+    "member_edit": (Capability.EDIT_PROFILE, {"customer_id": MEMBER}, "?source=INSTORE"),
+    "member_channel_row": (Capability.EDIT_PROFILE, {"customer_id": MEMBER}, "?index=2"),
+    "member_enroll": (Capability.ENROLL, {"customer_id": MEMBER}, "?source=INSTORE"),
+    "member_identifiers": (
+        Capability.CHANGE_IDENTIFIERS,
+        {"customer_id": MEMBER},
+        "?source=INSTORE",
+    ),
+    "member_subscriptions": (
+        Capability.CHANGE_SUBSCRIPTIONS,
+        {"customer_id": MEMBER},
+        "?source=INSTORE",
+    ),
+    "member_status": (Capability.CHANGE_STATUS, {"customer_id": MEMBER}, "?source=INSTORE"),
     "history_export": (Capability.EXPORT_HISTORY, {}, "?action=search"),
 }
-
-
-@pytest.fixture(autouse=True)
-def an_audit_entry(request):
-    """history_detail needs an entry to show, and its id is known only once it exists."""
-    if "db" in request.fixturenames:
-        request.getfixturevalue("db")
-        entry = audit.record_read(actor=None, action="search", identifier_value="9190000001")
-        URL_CASES["history_detail"][1]["pk"] = entry.pk
 
 
 def console_url_names() -> set[str]:
@@ -56,15 +98,17 @@ def test_every_console_url_has_a_case():
 @pytest.mark.parametrize("name", sorted(URL_CASES))
 def test_the_view_declares_the_capability_the_matrix_gives_it(name):
     capability, kwargs, _ = URL_CASES[name]
-    view = get_resolver().resolve(reverse(name, kwargs=kwargs)).func
+    view = (
+        get_resolver().resolve(reverse(name, kwargs=resolved(kwargs, {MEMBER: 1, ENTRY: 1}))).func
+    )
     view = getattr(view, "view_class", view)
     assert getattr(view, "required_capability", "missing") == capability
 
 
 @pytest.mark.parametrize("name", sorted(URL_CASES))
-def test_anonymous_users_are_sent_to_login(db, name):
+def test_anonymous_users_are_sent_to_login(seeded, name):
     _, kwargs, query = URL_CASES[name]
-    url = reverse(name, kwargs=kwargs) + query
+    url = reverse(name, kwargs=resolved(kwargs, seeded)) + query
     response = Client().get(url)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
@@ -74,13 +118,14 @@ def test_anonymous_users_are_sent_to_login(db, name):
 
 @pytest.mark.parametrize("role", [*ROLES, None])
 @pytest.mark.parametrize("name", sorted(URL_CASES))
-def test_each_role_gets_exactly_what_the_matrix_allows(db, name, role):
+def test_each_role_gets_exactly_what_the_matrix_allows(seeded, name, role):
     capability, kwargs, query = URL_CASES[name]
     client = Client()
     client.force_login(make_staff(role))
     allowed = capability is None or (role is not None and capability in ROLE_CAPABILITIES[role])
     for headers in ({}, {"HX-Request": "true"}):
-        response = client.get(reverse(name, kwargs=kwargs) + query, headers=headers)
+        url = reverse(name, kwargs=resolved(kwargs, seeded)) + query
+        response = client.get(url, headers=headers)
         if allowed:
             assert response.status_code == 200, (name, role, headers)
         else:

@@ -1,0 +1,153 @@
+"""The process's one CapillaryClient, built from settings, and the org catalogue.
+
+With CAPILLARY_BASE_URL empty the client talks to the embedded emulator
+in-process; its state file is shared by the web process and the workers.
+The catalogue (sources and accounts, status labels, programs, card series,
+custom fields) has no Capillary read API among the customer endpoints, so it is
+read from an org file in the emulator's format: the emulator's own file by
+default, or CAPILLARY_ORG_CATALOGUE for a real cluster.
+"""
+
+import json
+import threading
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from customers.capillary.auth import BasicAuth, OAuthAuth
+from customers.capillary.client import CapillaryClient, UserContext
+from customers.capillary.ratelimit import InMemoryRateLimiter, RateLimiter, SqliteRateLimiter
+from customers.capillary.transport import Timeouts
+
+# Requests per minute per endpoint: the EMEA row of Capillary's rate-limit table
+# (API_REFERENCE §1.6), and 1000 an hour for changeIdentifier. CAPILLARY_RATE_LIMITS
+# overrides any of them for the org's real quota.
+DEFAULT_RATE_LIMITS = {
+    "POST /v2/customers": 100,
+    "PUT /v2/customers/{userId}": 50,
+    "PUT /v2/customers/lookup": 50,
+    "POST /v1.1/customer/update": 300,
+    "POST /v2/customers/{userId}/changeIdentifier": 16,
+    "default": 1000,
+}
+EMULATOR_BASE_URL = "http://capillary-emulator.invalid"
+
+_lock = threading.Lock()
+_client: CapillaryClient | None = None
+_emulator: Any = None
+
+
+def get_emulator() -> Any:
+    """The in-process emulator (only when no real cluster is configured)."""
+    global _emulator
+    with _lock:
+        if _emulator is None:
+            from customers.capillary.emulator import Emulator
+
+            _emulator = Emulator(
+                settings.CAPILLARY_EMULATOR_STATE, settings.CAPILLARY_EMULATOR_ORG or None
+            )
+        return _emulator
+
+
+def get_client() -> CapillaryClient:
+    global _client
+    if _client is None:
+        transport = None if settings.CAPILLARY_BASE_URL else get_emulator().transport()
+        client = CapillaryClient(
+            settings.CAPILLARY_BASE_URL or EMULATOR_BASE_URL,
+            _auth(),
+            transport=transport,
+            timeouts=Timeouts(
+                connect=settings.CAPILLARY_CONNECT_TIMEOUT, read=settings.CAPILLARY_READ_TIMEOUT
+            ),
+            rate_limiter=_rate_limiter(),
+        )
+        with _lock:
+            if _client is None:
+                _client = client
+            else:
+                client.close()
+    return _client
+
+
+def reset() -> None:
+    """Forget the client and emulator (tests, and after settings change)."""
+    global _client, _emulator
+    with _lock:
+        if _client is not None:
+            _client.close()
+        _client = None
+        _emulator = None
+    catalogue.cache_clear()
+
+
+def _auth() -> BasicAuth | OAuthAuth:
+    if settings.CAPILLARY_AUTH == "oauth":
+        return OAuthAuth(settings.CAPILLARY_CLIENT_KEY, settings.CAPILLARY_CLIENT_SECRET)
+    return BasicAuth(settings.CAPILLARY_TILL_CODE, settings.CAPILLARY_TILL_PASSWORD)
+
+
+def _rate_limiter() -> RateLimiter:
+    limits = {**DEFAULT_RATE_LIMITS, **settings.CAPILLARY_RATE_LIMITS}
+    state = settings.CAPILLARY_RATE_LIMIT_STATE
+    if state == ":memory:":
+        return InMemoryRateLimiter(limits)
+    return SqliteRateLimiter(state, limits)
+
+
+def actor_context(user: Any) -> UserContext:
+    """Who is acting, for Capillary's USER-CONTEXT-ENTITY-* headers and audit log."""
+    name = user.get_full_name() or user.get_username()
+    return UserContext(entity_id=f"staff:{user.pk}", source_id=name)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    sources: dict[str, list[str]]
+    status_labels: list[dict[str, Any]]
+    default_status_label: str
+    programs: list[dict[str, Any]]
+    card_series: list[dict[str, Any]]
+    card_status_labels: list[str]
+    custom_fields: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def status_label_names(self) -> list[str]:
+        return [label["label"] for label in self.status_labels]
+
+    def status_of(self, label: str) -> str:
+        for item in self.status_labels:
+            if item["label"] == label:
+                return str(item.get("status", ""))
+        return ""
+
+    def accounts_for(self, source: str) -> list[str]:
+        return self.sources.get(source, [])
+
+
+def _catalogue_path() -> Path:
+    configured = getattr(settings, "CAPILLARY_ORG_CATALOGUE", "") or (
+        settings.CAPILLARY_EMULATOR_ORG
+    )
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parent / "capillary" / "emulator" / "default_org.json"
+
+
+@cache
+def catalogue() -> Catalogue:
+    raw = json.loads(_catalogue_path().read_text())
+    status = raw.get("customer_status", {})
+    return Catalogue(
+        sources={name: list(accounts) for name, accounts in raw.get("sources", {}).items()},
+        status_labels=list(status.get("labels", [])),
+        default_status_label=status.get("default_label") or "",
+        programs=list(raw.get("programs", [])),
+        card_series=list(raw.get("card_series", [])),
+        card_status_labels=[item["label"] for item in raw.get("card_status_labels", [])],
+        custom_fields=list(raw.get("custom_fields", [])),
+    )

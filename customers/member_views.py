@@ -1,0 +1,730 @@
+"""Member screens: search, the 360 profile, register, and each kind of edit.
+
+One URL, one view, one template: a full page normally, the template's named
+partial for htmx requests. Invalid forms re-render with status 200 so htmx
+swaps them in. Writes go through `services`; Capillary's answer comes back
+through `answers` and the shared `_answer.html` partial.
+"""
+
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.db import IntegrityError, transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+from pydantic import ValidationError
+
+from customers import answers, audit, services
+from customers.capillary import errors as cap
+from customers.capillary.schemas import (
+    AddCustomerRequest,
+    ChangeIdentifierRequest,
+    Customer,
+    CustomerLookup,
+    SubscriptionChange,
+    UpdateCustomerRequest,
+)
+from customers.forms import (
+    IDENTIFIER_LABELS,
+    SUBSCRIPTION_SLOTS,
+    CommChannelFormSet,
+    EditProfileForm,
+    EnrollForm,
+    IdentifierForm,
+    RegisterForm,
+    SearchForm,
+    StatusForm,
+    SubscriptionsForm,
+)
+from customers.gateway import catalogue, get_client
+from customers.models import AuditEntry, FormToken
+from customers.permissions import requires
+from customers.roles import Capability
+
+REGISTER_FIELD_MAP = {
+    "identifiers": "mobile",
+    "card": "card_number",
+    "registered_on": "mobile",
+}
+NOTHING_CHANGES = "Capillary will report that nothing changed."
+EDIT_FIELD_MAP = {"firstName": "first_name", "lastName": "last_name"}
+
+
+def _page(
+    request: HttpRequest, template: str, context: dict[str, Any], partial: str = "main"
+) -> HttpResponse:
+    """The whole page, or for htmx the named partial that the request targets."""
+    if getattr(request, "htmx", False) and not request.htmx.boosted:  # type: ignore[attr-defined]
+        template = f"{template}#{partial}"
+    return render(request, template, context)
+
+
+def _context(request: HttpRequest) -> tuple[str, str]:
+    source = request.GET.get("source") or request.POST.get("source") or "INSTORE"
+    account_id = request.GET.get("account_id") or request.POST.get("account_id") or ""
+    return source.upper(), account_id
+
+
+def _extended_field_specs() -> list[dict[str, Any]]:
+    """The org's extended fields for customers, from Capillary (E10), as form specs."""
+    try:
+        config = get_client().get_extended_field_config()
+    except cap.CapillaryError:
+        return []
+    specs = []
+    for item in config.data:
+        raw = item.model_dump(by_alias=False)
+        if str(raw.get("entity_type") or raw.get("entityType") or "CUSTOMER").upper() not in (
+            "CUSTOMER",
+            "",
+        ):
+            continue
+        if raw.get("is_active") is False or raw.get("enabled") is False:
+            continue
+        values = raw.get("possible_values") or raw.get("values") or []
+        specs.append(
+            {
+                "name": raw.get("name"),
+                "label": raw.get("label")
+                or str(raw.get("name", "")).replace("_", " ").capitalize(),
+                "data_type": raw.get("data_type") or raw.get("datatype") or "STRING",
+                "values": [v if isinstance(v, str) else str(v) for v in values],
+            }
+        )
+    return [spec for spec in specs if spec["name"]]
+
+
+# --- search and profile ---------------------------------------------------------
+
+
+@require_GET
+@requires(Capability.SEARCH)
+def search(request: HttpRequest) -> HttpResponse:
+    form = SearchForm(request.GET or None, catalogue=catalogue())
+    context: dict[str, Any] = {"form": form, "searched": False}
+    if form.is_valid():
+        data = form.cleaned_data
+        context["searched"] = True
+        try:
+            found = services.find_members(
+                actor=request.user,
+                query=data["q"],
+                kind=data.get("kind") or "",
+                source=data["source"],
+                account_id=data.get("account_id") or "",
+            )
+        except cap.CapillaryError as error:
+            context["answer"] = answers.failure(error, form, write=False)
+        else:
+            context["members"] = [
+                _summary(m, data["source"], data.get("account_id") or "") for m in found.members
+            ]
+            context["tried"] = found.tried
+            if len(found.members) == 1 and not request.htmx:  # type: ignore[attr-defined]
+                return HttpResponseRedirect(context["members"][0]["url"])
+    return _page(request, "customers/search.html", context, partial="results")
+
+
+def _summary(member: Customer, source: str, account_id: str) -> dict[str, Any]:
+    profile = member.profiles[0] if member.profiles else None
+    query = f"?source={source}" + (f"&account_id={account_id}" if account_id else "")
+    return {
+        "id": member.id,
+        "name": " ".join(filter(None, [profile.first_name, profile.last_name])) if profile else "",
+        "identifiers": [(i.type, i.value) for p in member.profiles for i in p.identifiers],
+        "sources": sorted({p.source or "" for p in member.profiles}),
+        "loyalty_type": member.loyalty_info.loyalty_type if member.loyalty_info else "",
+        "url": reverse("member", kwargs={"customer_id": member.id}) + query,
+    }
+
+
+@require_GET
+@requires(Capability.VIEW_PROFILE)
+def member(request: HttpRequest, customer_id: int) -> HttpResponse:
+    source, account_id = _context(request)
+    context: dict[str, Any] = {
+        "customer_id": customer_id,
+        "source": source,
+        "account_id": account_id,
+    }
+    try:
+        found = services.load_member(
+            actor=request.user, customer_id=customer_id, source=source, account_id=account_id
+        )
+    except cap.Rejected as error:
+        survivor = _survivor_of(error)
+        if survivor:
+            context["survivor_url"] = reverse("member", kwargs={"customer_id": survivor})
+        context["answer"] = answers.failure(error, write=False)
+        return render(
+            request,
+            "customers/member.html",
+            context,
+            status=404 if isinstance(error, cap.NotFound) else 200,
+        )
+    except cap.CapillaryError as error:
+        context["answer"] = answers.failure(error, write=False)
+        return render(request, "customers/member.html", context)
+    context.update(_profile_context(found, source, account_id))
+    context["history"] = audit.entries_for_member(customer_id, limit=10)
+    return _page(request, "customers/member.html", context)
+
+
+def _survivor_of(error: cap.Rejected) -> int | None:
+    """A merged-away member's answer names the survivor (8069 / 91009)."""
+    body = error.meta.response_body if error.meta else None
+    if not isinstance(body, dict):
+        return None
+    for key in ("survivorId", "mergedInto", "survivor"):
+        if str(body.get(key, "")).isdigit():
+            return int(body[key])
+    for item in body.get("errors", []) + body.get("warnings", []):
+        if isinstance(item, dict) and item.get("code") in (8069, 91009):
+            digits = "".join(
+                ch if ch.isdigit() else " " for ch in str(item.get("message", ""))
+            ).split()
+            if digits:
+                return int(digits[-1])
+    return None
+
+
+def _profile_context(found: Customer, source: str, account_id: str) -> dict[str, Any]:
+    extra = found.model_extra or {}
+    subscriptions = (extra.get("subscriptionInfo") or {}).get("subscriptions", [])
+    status = extra.get("customerStatus") or extra.get("status") or {}
+    label = status.get("label") if isinstance(status, dict) else None
+    org = catalogue()
+    return {
+        "member": found,
+        "profiles": found.profiles,
+        "extended": found.extended_fields,
+        "programs": extra.get("loyaltyProgramDetails") or [],
+        "cards": extra.get("cardDetails") or [],
+        "subscription_grid": _subscription_grid(subscriptions),
+        "status_label": label or "",
+        "status": (status.get("status") if isinstance(status, dict) else "")
+        or org.status_of(label or ""),
+        "loyalty_type": found.loyalty_info.loyalty_type if found.loyalty_info else "",
+        "fraud": extra.get("fraudDetails"),
+        "query": f"?source={source}" + (f"&account_id={account_id}" if account_id else ""),
+    }
+
+
+def _subscription_grid(subscriptions: list[dict[str, Any]]) -> list[dict[str, str]]:
+    state = {
+        (
+            ("MOBILE" if s.get("channel") in ("SMS", "MOBILE") else str(s.get("channel"))),
+            s.get("priority"),
+        ): s.get("type")
+        for s in subscriptions
+        if isinstance(s, dict)
+    }
+    return [
+        {"name": name, "label": label, "state": state.get((channel, priority), "") or "not set"}
+        for name, channel, priority, label in SUBSCRIPTION_SLOTS
+    ]
+
+
+def _current_subscriptions(customer_id: int) -> dict[str, str]:
+    answer = get_client().get_subscriptions(customer_id)
+    grid = _subscription_grid([s.model_dump(by_alias=True) for s in answer.subscriptions])
+    return {row["name"]: row["state"] for row in grid if row["state"] in ("OPTIN", "OPTOUT")}
+
+
+# --- register -------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Capability.REGISTER)
+def register(request: HttpRequest) -> HttpResponse:
+    specs = _extended_field_specs()
+    org = catalogue()
+    if request.method == "GET":
+        form = RegisterForm(
+            initial={"form_token": uuid.uuid4().hex, "source": "INSTORE"},
+            catalogue=org,
+            extended_fields=specs,
+        )
+        return _page(request, "customers/register.html", {"form": form}, partial="form")
+    form = RegisterForm(request.POST, catalogue=org, extended_fields=specs)
+    context: dict[str, Any] = {"form": form}
+    if not form.is_valid():
+        return _page(request, "customers/register.html", context, partial="form")
+    try:
+        payload = AddCustomerRequest.model_validate(form.to_request())
+    except ValidationError as invalid:
+        answers.validation_failure(
+            invalid,
+            form,
+            {
+                "mobile": "mobile",
+                "email": "email",
+                "firstName": "first_name",
+                "lastName": "last_name",
+                "externalId": "external_id",
+            },
+        )
+        return _page(request, "customers/register.html", context, partial="form")
+    token = form.cleaned_data["form_token"]
+    try:
+        with transaction.atomic():
+            claim = FormToken.objects.create(token=token)
+    except IntegrityError:
+        return _repeated_submit(request, token)
+    try:
+        result = services.register_member(actor=request.user, request=payload)
+    except cap.CapillaryError as error:
+        # A refused registration may be corrected and sent again with the same form.
+        if not (isinstance(error, cap.Unavailable) and error.outcome_unknown):
+            FormToken.objects.filter(pk=claim.pk).delete()
+        context["answer"] = answers.failure(error, form, field_map=REGISTER_FIELD_MAP)
+        context["existing"] = _existing_for(form) if isinstance(error, cap.Rejected) else None
+        return _page(request, "customers/register.html", context, partial="form")
+    FormToken.objects.filter(pk=claim.pk).update(entry=result.entry)
+    return _redirect(request, reverse("register_receipt", kwargs={"entry_id": result.entry.pk}))
+
+
+def _repeated_submit(request: HttpRequest, token: str) -> HttpResponse:
+    claim = FormToken.objects.filter(token=token).first()
+    if claim and claim.entry_id:
+        messages.info(request, "This registration was already sent; here is its receipt.")
+        return _redirect(request, reverse("register_receipt", kwargs={"entry_id": claim.entry_id}))
+    messages.warning(
+        request,
+        "This registration is already being sent, or its outcome is unknown. "
+        "Search for the member before registering again.",
+    )
+    return _redirect(request, reverse("search"))
+
+
+def _existing_for(form: RegisterForm) -> dict[str, Any] | None:
+    data = form.cleaned_data
+    for name, wire in (("mobile", "mobile"), ("email", "email"), ("external_id", "externalId")):
+        if data.get(name):
+            found = services.existing_member_id(
+                identifier_name=wire,
+                value=data[name],
+                source=data["source"],
+                account_id=data.get("account_id") or "",
+            )
+            if found:
+                return {
+                    "id": found,
+                    "field": name,
+                    "url": reverse("member", kwargs={"customer_id": found}),
+                }
+    return None
+
+
+@require_GET
+@requires(Capability.REGISTER)
+def register_check(request: HttpRequest) -> HttpResponse:
+    """While a mobile or email is typed: does a member hold it already?"""
+    source, account_id = _context(request)
+    hits = []
+    for name, wire in (("mobile", "mobile"), ("email", "email")):
+        value = request.GET.get(name, "").strip()
+        if len(value) >= 6:
+            found = services.existing_member_id(
+                identifier_name=wire, value=value, source=source, account_id=account_id
+            )
+            if found:
+                hits.append(
+                    {
+                        "field": name,
+                        "value": value,
+                        "id": found,
+                        "url": reverse("member", kwargs={"customer_id": found}),
+                    }
+                )
+    return render(request, "customers/register.html#duplicates", {"duplicates": hits})
+
+
+@require_GET
+@requires(Capability.REGISTER)
+def register_receipt(request: HttpRequest, entry_id: int) -> HttpResponse:
+    entry = get_object_or_404(AuditEntry, pk=entry_id, action=AuditEntry.Action.REGISTER)
+    return render(
+        request,
+        "customers/receipt.html",
+        {"entry": entry, "answer": answers.from_entry(entry)},
+    )
+
+
+# --- edits on one member -----------------------------------------------------------
+
+
+def _load_for_edit(request: HttpRequest, customer_id: int) -> tuple[Customer, str, str]:
+    source, account_id = _context(request)
+    try:
+        found = services.load_member(
+            actor=request.user,
+            customer_id=customer_id,
+            source=source,
+            account_id=account_id,
+            record=False,
+        )
+    except cap.NotFound:
+        raise Http404("No such member") from None
+    return found, source, account_id
+
+
+def _edit_context(found: Customer, source: str, account_id: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "member": found,
+        "customer_id": found.id,
+        "source": source,
+        "account_id": account_id,
+        "query": f"?source={source}" + (f"&account_id={account_id}" if account_id else ""),
+        **extra,
+    }
+
+
+def _profile_of(found: Customer, source: str, account_id: str) -> Any:
+    for profile in found.profiles:
+        if (profile.source or "").upper() == source and (profile.account_id or "") == account_id:
+            return profile
+    return found.profiles[0] if found.profiles else None
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Capability.EDIT_PROFILE)
+def edit_profile(request: HttpRequest, customer_id: int) -> HttpResponse:
+    found, source, account_id = _edit_context_or_error(request, customer_id)
+    if isinstance(found, HttpResponse):
+        return found
+    profile = _profile_of(found, source, account_id)
+    is_loyalty = bool(found.loyalty_info and found.loyalty_info.loyalty_type == "loyalty")
+    specs = _extended_field_specs()
+    org = catalogue()
+    if request.method == "GET":
+        initial = {
+            "first_name": profile.first_name if profile else "",
+            "last_name": profile.last_name if profile else "",
+            **{f"ext_{k}": v for k, v in found.extended_fields.items()},
+            **{f"field_{k}": v for k, v in (profile.fields if profile else {}).items()},
+        }
+        form = EditProfileForm(
+            initial=initial, catalogue=org, extended_fields=specs, is_loyalty=is_loyalty
+        )
+        channels = CommChannelFormSet(
+            prefix="channels",
+            initial=[
+                {
+                    "type": c.type,
+                    "value": c.value,
+                    "primary": bool(c.primary),
+                    "verified": bool(c.verified),
+                }
+                for c in (profile.comm_channels if profile else [])
+            ],
+        )
+        return _page(
+            request,
+            "customers/edit.html",
+            _edit_context(found, source, account_id, form=form, channels=channels),
+            partial="form",
+        )
+    form = EditProfileForm(
+        request.POST, catalogue=org, extended_fields=specs, is_loyalty=is_loyalty
+    )
+    channels = CommChannelFormSet(request.POST, prefix="channels")
+    context = _edit_context(found, source, account_id, form=form, channels=channels)
+    if not (form.is_valid() and channels.is_valid()):
+        return _page(request, "customers/edit.html", context, partial="form")
+    kept = [
+        {"type": c["type"], "value": c["value"], "primary": c["primary"], "verified": c["verified"]}
+        for c in channels.cleaned_data
+        if c and not c.get("DELETE")
+    ]
+    try:
+        changes = UpdateCustomerRequest.model_validate(form.to_request(kept, source, account_id))
+    except ValidationError as invalid:
+        answers.validation_failure(invalid, form, EDIT_FIELD_MAP)
+        return _page(request, "customers/edit.html", context, partial="form")
+    try:
+        result = services.update_profile(
+            actor=request.user,
+            customer_id=customer_id,
+            source=source,
+            account_id=account_id,
+            changes=changes,
+            reason=form.cleaned_data["reason"],
+            use_async=form.cleaned_data.get("use_async", False),
+        )
+    except cap.CapillaryError as error:
+        context["answer"] = answers.failure(error, form, field_map=EDIT_FIELD_MAP)
+        return _page(request, "customers/edit.html", context, partial="form")
+    context["answer"] = answers.success(
+        customer_id=result.customer_id,
+        warnings=result.warnings,
+        side_effects=result.side_effects,
+        entry_id=result.entry.pk,
+    )
+    return _page(request, "customers/edit.html", context, partial="form")
+
+
+@require_GET
+@requires(Capability.EDIT_PROFILE)
+def channel_row(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """One more empty comm-channel row for the edit form (htmx)."""
+    try:
+        index = max(0, min(int(request.GET.get("index", "0")), 19))
+    except ValueError:
+        index = 0
+    form = CommChannelFormSet(prefix="channels").empty_form
+    form.prefix = f"channels-{index}"
+    return render(request, "customers/edit.html#channel_row", {"row": form, "index": index})
+
+
+def _edit_context_or_error(request: HttpRequest, customer_id: int) -> tuple[Any, str, str]:
+    """The member to edit, or a response explaining why it cannot be loaded."""
+    try:
+        return _load_for_edit(request, customer_id)
+    except cap.CapillaryError as error:
+        source, account_id = _context(request)
+        context = {
+            "customer_id": customer_id,
+            "source": source,
+            "account_id": account_id,
+            "answer": answers.failure(error, write=False),
+        }
+        return render(request, "customers/member.html", context), source, account_id
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Capability.ENROLL)
+def enroll(request: HttpRequest, customer_id: int) -> HttpResponse:
+    found, source, account_id = _edit_context_or_error(request, customer_id)
+    if isinstance(found, HttpResponse):
+        return found
+    org = catalogue()
+    form = EnrollForm(request.POST or None, catalogue=org)
+    context = _edit_context(found, source, account_id, form=form)
+    if request.method == "POST" and form.is_valid():
+        body: dict[str, Any] = {
+            "profiles": [{"source": source, **({"accountId": account_id} if account_id else {})}],
+            "loyaltyProgramEnrollments": [form.enrollment(form.cleaned_data)],
+        }
+        if not (found.loyalty_info and found.loyalty_info.loyalty_type == "loyalty"):
+            body["loyaltyInfo"] = {"loyaltyType": "loyalty"}
+        try:
+            result = services.enroll_member(
+                actor=request.user,
+                customer_id=customer_id,
+                source=source,
+                account_id=account_id,
+                changes=UpdateCustomerRequest.model_validate(body),
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as invalid:
+            answers.validation_failure(
+                invalid,
+                form,
+                {"tierExpiryDate": "tier_expiry", "pointsExpiryDate": "points_expiry"},
+            )
+        except cap.CapillaryError as error:
+            context["answer"] = answers.failure(error, form, field_map={"loyalty_type": "program"})
+        else:
+            context["answer"] = answers.success(
+                customer_id=result.customer_id,
+                warnings=result.warnings,
+                side_effects=result.side_effects,
+                entry_id=result.entry.pk,
+            )
+    return _page(request, "customers/enroll.html", context, partial="form")
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Capability.CHANGE_IDENTIFIERS)
+def identifiers(request: HttpRequest, customer_id: int) -> HttpResponse:
+    found, source, account_id = _edit_context_or_error(request, customer_id)
+    if isinstance(found, HttpResponse):
+        return found
+    org = catalogue()
+    form = IdentifierForm(request.POST or None, catalogue=org, initial={"operation": "add"})
+    context = _edit_context(found, source, account_id, form=form)
+    if request.method != "POST" or not form.is_valid():
+        return _page(request, "customers/identifiers.html", context, partial="form")
+    data = form.cleaned_data
+    if not data.get("confirmed"):
+        context["consequence"] = _consequence(found, data, source, account_id)
+        return _page(request, "customers/identifiers.html", context, partial="form")
+    try:
+        change = ChangeIdentifierRequest.model_validate(form.to_request())
+        result = services.change_identifiers(
+            actor=request.user,
+            customer_id=customer_id,
+            source=source,
+            account_id=account_id,
+            change=change,
+            reason=data["reason"],
+        )
+    except ValidationError as invalid:
+        answers.validation_failure(invalid, form, {"value": "value"})
+    except cap.CapillaryError as error:
+        context["answer"] = answers.failure(
+            error,
+            form,
+            field_map={
+                "identifiers": "value",
+                "mobile": "value",
+                "email": "value",
+                "external_id": "value",
+                "card": "value",
+            },
+        )
+    else:
+        context["answer"] = answers.success(
+            customer_id=result.customer_id,
+            warnings=result.warnings,
+            side_effects=result.side_effects,
+            entry_id=result.entry.pk,
+        )
+        if result.customer_id and result.customer_id != customer_id:
+            context["merged_into"] = result.customer_id
+    return _page(request, "customers/identifiers.html", context, partial="form")
+
+
+def _consequence(found: Customer, data: dict[str, Any], source: str, account_id: str) -> str:
+    """What the change will do, in words, before it is sent."""
+    kind, value, operation = data["type"], data["value"], data["operation"]
+    label = IDENTIFIER_LABELS.get(kind, kind)
+    held = {(i.type.lower(), i.value) for p in found.profiles for i in p.identifiers}
+    if operation == "remove":
+        if (kind.lower(), value) not in held:
+            return f"This member has no {label.lower()} {value}; {NOTHING_CHANGES}"
+        if kind == "cardnumber":
+            return f"Card {value} will be delinked from member {found.id} and set to NOT_ISSUED."
+        return (
+            f"{label} {value} will be removed from member {found.id}. "
+            "They can no longer be found by it."
+        )
+    if (kind.lower(), value) in held:
+        return f"Member {found.id} already has {label.lower()} {value}; {NOTHING_CHANGES}"
+    if kind != "cardnumber":
+        holder = services.existing_member_id(
+            identifier_name=kind, value=value, source=source, account_id=account_id
+        )
+        if holder and holder != found.id:
+            return (
+                f"{label} {value} belongs to member {holder}. Adding it MERGES member "
+                f"{found.id} into member {holder}: {found.id} stops existing on its own "
+                f"and its reads point to {holder}."
+            )
+    if kind == "cardnumber":
+        return f"Card {value} will be linked to member {found.id} with status ACTIVE."
+    return f"{label} {value} will be added to member {found.id} in {source}."
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Capability.CHANGE_SUBSCRIPTIONS)
+def subscriptions(request: HttpRequest, customer_id: int) -> HttpResponse:
+    found, source, account_id = _edit_context_or_error(request, customer_id)
+    if isinstance(found, HttpResponse):
+        return found
+    try:
+        current = _current_subscriptions(customer_id)
+    except cap.CapillaryError as error:
+        return render(
+            request,
+            "customers/subscriptions.html",
+            _edit_context(found, source, account_id, answer=answers.failure(error, write=False)),
+        )
+    form = SubscriptionsForm(request.POST or None, current=current)
+    context = _edit_context(found, source, account_id, form=form)
+    if request.method == "POST" and form.is_valid():
+        changed = form.changed_subscriptions(current, source, account_id)
+        if not changed:
+            form.add_error(None, "Nothing to change: every choice matches what Capillary holds.")
+        else:
+            try:
+                change = SubscriptionChange.model_validate(
+                    {"subscriptions": changed, "reason": form.cleaned_data["reason"]}
+                )
+                result = services.change_subscriptions(
+                    actor=request.user,
+                    customer_id=customer_id,
+                    change=change,
+                    reason=form.cleaned_data["reason"],
+                )
+            except ValidationError as invalid:
+                answers.validation_failure(invalid, form, {})
+            except cap.CapillaryError as error:
+                context["answer"] = answers.failure(error, form)
+            else:
+                context["answer"] = answers.success(
+                    customer_id=result.customer_id,
+                    warnings=result.warnings,
+                    side_effects=[],
+                    entry_id=result.entry.pk,
+                )
+                context["form"] = SubscriptionsForm(current=_current_subscriptions(customer_id))
+    return _page(request, "customers/subscriptions.html", context, partial="form")
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Capability.CHANGE_STATUS)
+def status(request: HttpRequest, customer_id: int) -> HttpResponse:
+    found, source, account_id = _edit_context_or_error(request, customer_id)
+    if isinstance(found, HttpResponse):
+        return found
+    form = StatusForm(request.POST or None, catalogue=catalogue())
+    context = _edit_context(found, source, account_id, form=form)
+    if request.method == "POST" and form.is_valid():
+        lookup = _lookup_for(found, source, account_id)
+        if lookup is None:
+            form.add_error(
+                None,
+                "This member has no mobile, email or external id in this source "
+                "to address the change by.",
+            )
+        else:
+            try:
+                result = services.change_status(
+                    actor=request.user,
+                    customer_id=customer_id,
+                    lookup=lookup,
+                    label=form.cleaned_data["label"],
+                    reason=form.cleaned_data["reason"],
+                )
+            except cap.CapillaryError as error:
+                context["answer"] = answers.failure(
+                    error, form, field_map={"status_label": "label"}
+                )
+            else:
+                context["answer"] = answers.success(
+                    customer_id=result.customer_id,
+                    warnings=result.warnings,
+                    side_effects=[],
+                    entry_id=result.entry.pk,
+                )
+    return _page(request, "customers/status.html", context, partial="form")
+
+
+def _lookup_for(found: Customer, source: str, account_id: str) -> CustomerLookup | None:
+    """Status changes address members by identifier (E9 has no by-id form)."""
+    profile = _profile_of(found, source, account_id)
+    if profile is None:
+        return None
+    for kind in ("mobile", "email", "externalId"):
+        for identifier in profile.identifiers:
+            if identifier.type == kind and identifier.value:
+                return CustomerLookup(
+                    source=profile.source or source,
+                    account_id=(profile.account_id or None),
+                    identifier_name=kind,
+                    identifier_value=identifier.value,
+                )
+    return None
+
+
+def _redirect(request: HttpRequest, url: str) -> HttpResponse:
+    if getattr(request, "htmx", False):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return HttpResponseRedirect(url)
