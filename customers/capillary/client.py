@@ -686,6 +686,8 @@ class CapillaryClient:
         try:
             while True:
                 attempts += 1
+                # What meta reports is the last attempt's, never a mix of two.
+                status, request_id, answer = None, None, None
                 if self._limiter is not None:
                     self._limiter.acquire(endpoint.key)
                 auth_headers, token = self._credentials(endpoint)

@@ -687,7 +687,7 @@ def _effect_tag(value: object) -> str | None:
         kind = getattr(value, "type", None)
     else:
         return None
-    return kind if kind in _EFFECT_TAGS else "other"
+    return kind if isinstance(kind, str) and kind in _EFFECT_TAGS else "other"
 
 
 SideEffect = Annotated[

@@ -103,6 +103,20 @@ def test_it_never_resends_a_write_that_may_have_arrived(
     assert (caught.value.meta.attempts, caught.value.meta.status) == (1, None)
 
 
+def test_what_it_reports_is_the_last_attempt_only(
+    make_client: ClientFactory, capillary: FakeCapillary
+) -> None:
+    client = make_client(retry=RetryPolicy(max_attempts=2))
+    capillary.queue(answer(502, HTML_PAGE, **{"X-Cap-Requestid": "r-1"}), httpx.ReadTimeout("slow"))
+
+    with pytest.raises(Unavailable) as caught:
+        read(client)
+
+    assert caught.value.meta is not None
+    assert (caught.value.meta.status, caught.value.meta.request_id) == (None, None)
+    assert caught.value.meta.attempts == 2
+
+
 def test_it_gives_up_after_the_attempts_allowed(
     client: CapillaryClient, capillary: FakeCapillary, fake_time: FakeTime
 ) -> None:
