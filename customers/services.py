@@ -77,14 +77,19 @@ class SearchResult:
 
 
 def detect_identifier_kind(query: str) -> list[str]:
-    """Which identifier kinds a typed value may be, most likely first."""
+    """Which identifier kinds a typed value may be, most likely first.
+
+    Customer ids run to nine digits today; mobiles carry a country code, so ten
+    or more. Digits in between are tried both ways (the lookups run at once).
+    """
     value = query.strip()
     if "@" in value:
         return ["email"]
-    if re.fullmatch(r"\d{8,15}", value):
-        return ["mobile", "cardnumber", "externalId"]
-    if re.fullmatch(r"\d{1,12}", value):
+    if re.fullmatch(r"\d{1,9}", value):
         return ["id", "cardnumber", "externalId"]
+    if re.fullmatch(r"\d{10,15}", value):
+        kinds = ["mobile", "cardnumber", "externalId"]
+        return [*kinds, "id"] if len(value) <= 12 else kinds
     return ["externalId", "cardnumber"]
 
 
