@@ -112,7 +112,7 @@ def _add(
         holder = records.owner_in_account(
             db, profile.source, profile.account_id, wanted.type, wanted.value
         )
-        if holder is not None:
+        if holder is not None and wanted.card is None:
             raise ApiError(8008)
         # Cards never merge customers: a card held elsewhere is refused by attach_card.
         others = (
@@ -134,11 +134,11 @@ def _add(
             for old in [i for i in profile.identifiers if i.type == wanted.type]:
                 records.delete_identifier(db, profile, old)
                 profile.identifiers.remove(old)
+        if wanted.card is not None:
+            attach_card(ctx, db, c, wanted.value, wanted.card)
         ident = Identifier(wanted.type, wanted.value)
         records.insert_identifier(db, profile, ident)
         profile.identifiers.append(ident)
-        if wanted.card is not None:
-            attach_card(ctx, db, c, wanted.value, wanted.card)
         added.append(ident)
     return added, survivor
 

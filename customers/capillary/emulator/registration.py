@@ -225,11 +225,12 @@ def _add_profile(ctx: Ctx, db: sqlite3.Connection, c: Customer, new: NewProfile)
         created_till=ctx.till.code,
         modified_till=ctx.till.code,
     )
-    records.insert_profile(db, profile)
-    c.profiles.append(profile)
+    # Cards first: a card held by someone else is 3009, not a clash of identifiers.
     for ident in new.identifiers:
         if ident.card is not None:
             identity.attach_card(ctx, db, c, ident.value, ident.card)
+    records.insert_profile(db, profile)
+    c.profiles.append(profile)
 
 
 def _default_enrollments(ctx: Ctx, enroll_all: bool, now: float) -> list[Enrollment]:

@@ -66,7 +66,7 @@ def _upsert(ctx: Ctx, db: Any, element: Any, skip_change: bool) -> dict[str, Any
     pairs = [
         (ident, item)
         for item in raw.get("identifiers") or []
-        if (ident := rules.clean_identifier(ctx.org, item, warnings, registering=False))
+        if (ident := rules.clean_identifier(ctx.org, item, warnings, registering=True))
     ]
     if not pairs:
         raise ApiError(8005)
