@@ -1,0 +1,311 @@
+"""The member screens through Django's test client: plain posts and htmx swaps."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from customers import services
+from customers.models import AuditEntry, FormToken
+
+HTMX = {"HX-Request": "true"}
+
+
+def token_of(response) -> str:
+    return re.search(r'name="form_token" value="([0-9a-f]+)"', response.content.decode()).group(1)
+
+
+def registration(client, **overrides):
+    data = {
+        "form_token": token_of(client.get(reverse("register"))),
+        "mobile": "919900000001",
+        "email": "asha@example.com",
+        "first_name": "Asha",
+        "last_name": "Rao",
+        "source": "INSTORE",
+        "loyalty_type": "loyalty",
+        "program": "469",
+        "sms_trans": "OPTIN",
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def member_id(store_client):
+    response = store_client.post(reverse("register"), registration(store_client))
+    assert response.status_code == 302
+    return int(AuditEntry.objects.get(action="register").customer_id)
+
+
+def test_registering_shows_a_receipt_with_the_id_and_what_it_earned(store_client):
+    response = store_client.post(reverse("register"), registration(store_client), follow=True)
+    html = response.content.decode()
+    entry = AuditEntry.objects.get(action="register")
+    assert f"data-customer-id>{entry.customer_id}<" in html
+    assert "100 points awarded." in html
+    assert re.search(
+        r"Coupon \w+ issued: Welcome Offer - 10% flat discount, valid until \d{4}-\d\d-\d\d", html
+    )
+    assert "110 ac1 awarded." in html
+
+
+def test_a_double_submit_registers_once_and_shows_the_same_receipt(store_client):
+    data = registration(store_client)
+    first = store_client.post(reverse("register"), data)
+    second = store_client.post(reverse("register"), data)
+    assert AuditEntry.objects.filter(action="register").count() == 1
+    assert second["Location"] == first["Location"]
+
+
+def test_an_htmx_registration_redirects_the_whole_page_to_the_receipt(store_client):
+    response = store_client.post(reverse("register"), registration(store_client), headers=HTMX)
+    assert response.status_code == 204
+    assert response["HX-Redirect"].startswith("/customers/register/receipt/")
+
+
+def test_bad_input_is_shown_at_the_field_and_nothing_is_sent(store_client):
+    data = registration(store_client, mobile="99-00", email="not an email", first_name="x" * 101)
+    response = store_client.post(reverse("register"), data, headers=HTMX)
+    form = response.context["form"]
+    assert response.status_code == 200
+    assert "country code" in form.errors["mobile"][0]
+    assert "email" in form.errors
+    assert "first_name" in form.errors
+    assert not AuditEntry.objects.exists()
+    assert 'id="register-form"' in response.content.decode()
+    assert "<html" not in response.content.decode()
+
+
+def test_a_register_without_any_identifier_is_refused_at_the_mobile(store_client):
+    data = registration(store_client, mobile="", email="")
+    response = store_client.post(reverse("register"), data)
+    assert "at least one identifier" in response.context["form"].errors["mobile"][0]
+
+
+def test_capillarys_8014_lands_on_the_mobile_field(store_client):
+    response = store_client.post(
+        reverse("register"), registration(store_client, mobile="911234567890")
+    )
+    errors = response.context["form"].errors["mobile"]
+    assert any("8014" in error for error in errors)
+    assert AuditEntry.objects.get(action="register").outcome == "rejected"
+    # A refused form may be corrected and sent again with the same token.
+    assert not FormToken.objects.exists()
+
+
+def test_registering_an_existing_mobile_links_to_the_member(store_client, member_id):
+    response = store_client.post(reverse("register"), registration(store_client))
+    html = response.content.decode()
+    assert any("8006" in e for e in response.context["form"].errors["mobile"])
+    assert f'href="/customers/{member_id}/"' in html
+
+
+def test_the_duplicate_check_while_typing_links_to_the_member(store_client, member_id):
+    response = store_client.get(
+        reverse("register_check") + "?mobile=919900000001&source=INSTORE", headers=HTMX
+    )
+    html = response.content.decode()
+    assert f"/customers/{member_id}/" in html
+    assert "<html" not in html
+    empty = store_client.get(reverse("register_check") + "?mobile=919900000999&source=INSTORE")
+    assert "/customers/" not in empty.content.decode()
+
+
+def test_an_outage_shows_the_banner_and_leaves_a_failed_entry(store_client, emulator):
+    emulator.set_faults({"error_5xx": {"rate": 1.0, "endpoint": "E1"}})
+    response = store_client.post(reverse("register"), registration(store_client))
+    assert "Capillary did not answer. Nothing was changed." in response.content.decode()
+    assert AuditEntry.objects.get(action="register").outcome == "failed"
+
+
+def test_a_timeout_on_registration_says_the_outcome_is_unknown(store_client, emulator):
+    emulator.set_faults({"timeout": {"next": 1, "endpoint": "E1", "processed": True}})
+    data = registration(store_client)
+    response = store_client.post(reverse("register"), data)
+    assert "the outcome is unknown" in response.content.decode()
+    # The same form sent again must not register a second member blindly.
+    again = store_client.post(reverse("register"), data, follow=True)
+    assert "Search for the member before registering again" in again.content.decode()
+    assert AuditEntry.objects.filter(action="register").count() == 1
+
+
+def test_search_with_one_match_opens_the_profile(support_client, member_id):
+    response = support_client.get(reverse("search") + "?q=919900000001&source=INSTORE")
+    assert response["Location"] == f"/customers/{member_id}/?source=INSTORE"
+
+
+def test_search_by_htmx_lists_matches_in_the_results_partial(support_client, member_id):
+    response = support_client.get(
+        reverse("search") + "?q=asha@example.com&source=INSTORE", headers=HTMX
+    )
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="results">')
+    assert f"/customers/{member_id}/" in html
+
+
+def test_search_with_no_match_offers_registration(store_client):
+    response = store_client.get(reverse("search") + "?q=919900000077&source=INSTORE")
+    assert "No member holds that" in response.content.decode()
+    assert reverse("register") in response.content.decode()
+
+
+def test_a_multi_account_source_needs_its_account(support_client):
+    response = support_client.get(reverse("search") + "?q=919900000077&source=MOBILE_APP")
+    assert "needs one of its accounts" in response.context["form"].errors["account_id"][0]
+
+
+def test_the_profile_shows_the_360_view(support_client, member_id):
+    html = support_client.get(
+        reverse("member", args=[member_id]) + "?source=INSTORE"
+    ).content.decode()
+    for expected in (
+        "Asha",
+        "919900000001",
+        "MemberCare Rewards",
+        "Silver",
+        "Active",
+        "SMS, transactional",
+        "Register",
+    ):
+        assert expected in html
+    assert AuditEntry.objects.filter(action="view_profile", customer_id=str(member_id)).exists()
+
+
+def test_an_unknown_member_gets_a_clear_page(support_client):
+    response = support_client.get(reverse("member", args=[999999]) + "?source=INSTORE")
+    assert response.status_code == 404
+    assert "Capillary has no such member" in response.content.decode()
+
+
+def test_editing_names_and_channels_saves_and_shows_the_answer(support_client, member_id):
+    url = reverse("member_edit", args=[member_id]) + "?source=INSTORE"
+    data = {
+        "first_name": "Asha",
+        "last_name": "Iyer",
+        "reason": "Name change at the desk",
+        "channels-TOTAL_FORMS": "2",
+        "channels-INITIAL_FORMS": "0",
+        "channels-0-type": "mobile",
+        "channels-0-value": "919900000001",
+        "channels-0-primary": "on",
+        "channels-1-type": "email",
+        "channels-1-value": "asha.iyer@example.com",
+    }
+    response = support_client.post(url, data, headers=HTMX)
+    assert "Saved in Capillary" in response.content.decode()
+    entry = AuditEntry.objects.get(action="update_profile")
+    assert entry.reason == "Name change at the desk"
+    assert entry.after["profiles"][0]["lastName"] == "Iyer"
+
+
+def test_editing_needs_a_reason(support_client, member_id):
+    url = reverse("member_edit", args=[member_id]) + "?source=INSTORE"
+    response = support_client.post(
+        url, {"first_name": "A", "channels-TOTAL_FORMS": "0", "channels-INITIAL_FORMS": "0"}
+    )
+    assert "reason" in response.context["form"].errors
+    assert not AuditEntry.objects.filter(action="update_profile").exists()
+
+
+def test_a_bad_mobile_in_a_channel_is_shown_on_its_row(support_client, member_id):
+    url = reverse("member_edit", args=[member_id]) + "?source=INSTORE"
+    data = {
+        "reason": "fix",
+        "channels-TOTAL_FORMS": "1",
+        "channels-INITIAL_FORMS": "0",
+        "channels-0-type": "mobile",
+        "channels-0-value": "12ab",
+    }
+    response = support_client.post(url, data)
+    assert "country code" in response.context["channels"].forms[0].errors["value"][0]
+
+
+def test_loyalty_members_are_never_offered_the_way_back(support_client, member_id):
+    html = support_client.get(
+        reverse("member_edit", args=[member_id]) + "?source=INSTORE"
+    ).content.decode()
+    assert "upgrade_to_loyalty" not in html
+    assert "cannot be undone" in html
+
+
+def test_a_channel_row_is_served_for_htmx(support_client, member_id):
+    html = support_client.get(
+        reverse("member_channel_row", args=[member_id]) + "?index=3"
+    ).content.decode()
+    assert 'name="channels-3-value"' in html
+
+
+def test_changing_an_identifier_asks_for_confirmation_first(support_client, member_id):
+    url = reverse("member_identifiers", args=[member_id]) + "?source=INSTORE"
+    data = {
+        "operation": "add",
+        "type": "email",
+        "value": "second@example.com",
+        "reason": "second address",
+    }
+    review = support_client.post(url, data)
+    assert "will be added to member" in review.content.decode()
+    assert not AuditEntry.objects.filter(action="change_identifier").exists()
+    done = support_client.post(url, {**data, "confirmed": "on"})
+    assert "Saved in Capillary" in done.content.decode()
+    assert AuditEntry.objects.filter(action="change_identifier").count() == 1
+
+
+def test_the_confirmation_spells_out_a_merge(support_client, store_client, member_id):
+    other = store_client.post(
+        reverse("register"),
+        registration(store_client, mobile="919900000002", email="b@example.com"),
+    )
+    assert other.status_code == 302
+    url = reverse("member_identifiers", args=[member_id]) + "?source=INSTORE"
+    review = support_client.post(
+        url, {"operation": "add", "type": "mobile", "value": "919900000002", "reason": "merge"}
+    )
+    assert "MERGES member" in review.content.decode()
+
+
+def test_subscriptions_can_be_toggled(support_client, member_id):
+    url = reverse("member_subscriptions", args=[member_id]) + "?source=INSTORE"
+    data = {
+        "sms_trans": "OPTIN",
+        "sms_bulk": "OPTOUT",
+        "email_trans": "OPTIN",
+        "email_bulk": "OPTIN",
+        "reason": "asked",
+    }
+    response = support_client.post(url, data)
+    assert "Saved in Capillary" in response.content.decode()
+    states = {
+        (s.channel, s.priority): s.type
+        for s in services.get_client().get_subscriptions(member_id).subscriptions
+    }
+    assert states[("SMS", "BULK")] == "OPTOUT"
+    unchanged = support_client.post(url, data)
+    assert "Nothing to change" in unchanged.content.decode()
+
+
+def test_the_status_label_changes_and_a_bad_one_is_refused_at_the_field(support_client, member_id):
+    url = reverse("member_status", args=[member_id]) + "?source=INSTORE"
+    assert (
+        "Saved in Capillary"
+        in support_client.post(url, {"label": "On Hold", "reason": "check"}).content.decode()
+    )
+    refused = support_client.post(url, {"label": "Ghost", "reason": "check"})
+    assert "label" in refused.context["form"].errors
+
+
+def test_enrolling_twice_in_a_program_shows_capillarys_refusal(store_client, member_id):
+    url = reverse("member_enroll", args=[member_id]) + "?source=INSTORE"
+    response = store_client.post(url, {"program": "469", "reason": "join"})
+    html = response.content.decode()
+    assert "Capillary refused the change" in html or "program" in response.context["form"].errors
+    assert AuditEntry.objects.get(action="enroll").outcome == "rejected"
+
+
+def test_auditors_see_no_write_controls_on_a_profile(auditor_client, member_id):
+    html = auditor_client.get(
+        reverse("member", args=[member_id]) + "?source=INSTORE"
+    ).content.decode()
+    for control in ("edit", "identifiers", "subscriptions", "status", "enroll"):
+        assert f"/customers/{member_id}/{control}/" not in html
