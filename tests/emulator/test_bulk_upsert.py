@@ -20,7 +20,8 @@ def test_it_registers_an_unknown_customer_and_returns_the_full_document(api: Api
     body = response.json()
     assert (body["totalCount"], body["failureCount"]) == (1, 0)
     item = body["response"][0]
-    assert item["errors"] == [] and item["warnings"] == []
+    assert item["errors"] == []
+    assert item["warnings"] == []
     assert item["result"]["id"] == item["entityId"]
     assert item["result"]["loyaltyInfo"]["attributionV2"]["createdFromSource"] == "INSTORE"
 

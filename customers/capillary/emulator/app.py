@@ -118,12 +118,12 @@ class Emulator:
             reply = self._serve(request, route)
         if fault in ("drop", "timeout"):
             raise _connection_fault(fault, settings)
-        status, response_headers, payload = self._finish(request, reply)
-        return (
-            status,
-            response_headers,
-            faults.corrupt(payload) if fault == "malformed" else payload,
-        )
+        if fault == "malformed":
+            payload = (
+                reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
+            )
+            reply.body = faults.corrupt(payload)
+        return self._finish(request, reply)
 
     def __call__(
         self, environ: "WSGIEnvironment", start_response: "StartResponse"

@@ -20,14 +20,13 @@ case where a retried write would be a duplicate.
 import json
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 KINDS = ("drop", "timeout", "error_5xx", "rate_limit", "malformed")
 
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "latency": {"fixed_ms": 0, "jitter_ms": 0, "endpoint": "*"},
-    "timeout": {"rate": 0.0, "next": 0, "endpoint": "*", "processed": False, "hold_seconds": 30},
+    "timeout": {"rate": 0.0, "next": 0, "endpoint": "*", "processed": False, "hold_seconds": 30.0},
     "drop": {"rate": 0.0, "next": 0, "endpoint": "*", "processed": False},
     "error_5xx": {"rate": 0.0, "next": 0, "endpoint": "*", "status": 503},
     "rate_limit": {"rate": 0.0, "next": 0, "endpoint": "*", "retry_after": 1},
@@ -149,12 +148,6 @@ def latency_seconds(config: Mapping[str, Any], endpoint: str, rng: random.Random
     if not targets(block, endpoint) or not (block["fixed_ms"] or block["jitter_ms"]):
         return 0.0
     return float(block["fixed_ms"] + rng.uniform(0, block["jitter_ms"])) / 1000
-
-
-@dataclass(frozen=True)
-class Fault:
-    kind: str
-    settings: Mapping[str, Any]
 
 
 def corrupt(body: bytes) -> bytes:
