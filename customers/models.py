@@ -237,3 +237,121 @@ class FormToken(models.Model):
 
     def __str__(self) -> str:
         return self.token
+
+
+class ImportJob(models.Model):
+    """One uploaded CSV of members to upsert, from preview to the last batch.
+
+    The rows live in ImportRow. The counters are kept by the worker batch by
+    batch, so the progress page never counts a hundred thousand rows.
+    """
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Uploading"
+        VALIDATED = "validated", "Ready to start"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    file_name = models.CharField(max_length=255)
+    columns = models.JSONField(default=list)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.UPLOADED)
+    dry_run = models.BooleanField(default=False)
+    skip_change_identifier = models.BooleanField(default=False)
+    reason = models.TextField(blank=True)
+    batch_size = models.PositiveIntegerField(default=100)
+
+    total_rows = models.PositiveIntegerField(default=0)
+    invalid_rows = models.PositiveIntegerField(default=0)
+    done_rows = models.PositiveIntegerField(default=0)
+    warning_rows = models.PositiveIntegerField(default=0)
+    failed_rows = models.PositiveIntegerField(default=0)
+    unknown_rows = models.PositiveIntegerField(default=0)
+    batches_sent = models.PositiveIntegerField(default=0)
+
+    cancel_requested = models.BooleanField(default=False)
+    # Which worker holds the job; a new one takes over only after the heartbeat goes stale.
+    worker = models.CharField(max_length=64, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    first_progress_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        default_permissions = ()
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="import_job_created_idx"),
+            models.Index(fields=["status", "heartbeat_at"], name="import_job_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} {self.file_name}"
+
+    @property
+    def sendable_rows(self) -> int:
+        return self.total_rows - self.invalid_rows
+
+    @property
+    def processed_rows(self) -> int:
+        """Rows with a final answer: accepted (with or without warnings), failed or unknown."""
+        return self.done_rows + self.failed_rows + self.unknown_rows
+
+    @property
+    def remaining_rows(self) -> int:
+        return max(0, self.sendable_rows - self.processed_rows)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+
+class ImportRow(models.Model):
+    """One data row of an import: what the file said, what was sent, what Capillary answered.
+
+    `pending` rows wait for a batch; `sent` rows are in a batch whose answer is
+    not recorded yet (a worker that died leaves them so, for the resume to
+    resolve); the other statuses are final.
+    """
+
+    class Status(models.TextChoices):
+        INVALID = "invalid", "Invalid (not sent)"
+        PENDING = "pending", "Not sent yet"
+        SENT = "sent", "Sent, awaiting answer"
+        OK = "ok", "OK"
+        WARNING = "warning", "OK with warnings"
+        FAILED = "failed", "Failed"
+        UNKNOWN = "unknown", "Outcome unknown"
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rows")
+    number = models.PositiveIntegerField()
+    values = models.JSONField(default=dict)
+    entry = models.JSONField(null=True, blank=True)
+    problems = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    customer_id = models.CharField(max_length=64, blank=True)
+    codes = models.CharField(max_length=255, blank=True)
+    messages = models.TextField(blank=True)
+    batch = models.PositiveIntegerField(null=True, blank=True)
+    audit_entry = models.ForeignKey(
+        AuditEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(fields=["job", "number"], name="import_row_once_per_job")
+        ]
+        # The worker takes "pending rows in number order"; the results table filters by status.
+        indexes = [models.Index(fields=["job", "status", "number"], name="import_row_status_idx")]
+
+    def __str__(self) -> str:
+        return f"Row {self.number} of import #{self.job_id}"
