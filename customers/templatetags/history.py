@@ -7,7 +7,7 @@ from customers.models import AuditEntry
 register = template.Library()
 
 Outcome = AuditEntry.Outcome
-TONES = {
+TONES: dict[str, str] = {
     Outcome.OK: "pill-ok",
     Outcome.OK_WITH_WARNINGS: "pill-warn",
     Outcome.REJECTED: "pill-bad",
