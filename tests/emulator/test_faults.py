@@ -105,11 +105,16 @@ def test_it_times_out_over_the_socket_by_holding_the_request() -> None:
     )
     server = serve(emulator)
     try:
-        with httpx.Client(
-            base_url=server.base_url, headers={"Authorization": basic()}, timeout=0.1, verify=TLS
-        ) as client:
-            with pytest.raises(httpx.ReadTimeout):
-                client.get("/v2/customers/lookup", params=LOOKUP)
+        with (
+            httpx.Client(
+                base_url=server.base_url,
+                headers={"Authorization": basic()},
+                timeout=0.1,
+                verify=TLS,
+            ) as client,
+            pytest.raises(httpx.ReadTimeout),
+        ):
+            client.get("/v2/customers/lookup", params=LOOKUP)
     finally:
         server.shutdown()
         emulator.close()

@@ -25,7 +25,7 @@ class EmulatorServer(ThreadingHTTPServer):
         # A short poll keeps shutdown() quick; the loop is idle otherwise.
         self._thread = threading.Thread(
             target=self.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            kwargs={"poll_interval": 0.01},
             name="capillary-emulator",
             daemon=True,
         )
