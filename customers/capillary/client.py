@@ -33,7 +33,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -89,6 +89,8 @@ R = TypeVar("R", bound=CapillaryResponse)
 M = TypeVar("M", bound=BaseModel)
 
 QueryValue = str | int | bool
+# Headers travel as encoded pairs: no per-call re-encoding, and UTF-8 values pass.
+WireHeaders = list[tuple[bytes, bytes]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,18 +105,18 @@ class UserContext:
     entity_type: str = "INTOUCH_ADMIN_USER"
     source: str = "MEMBER_CARE"
 
-    def headers(self) -> dict[str, bytes]:
+    def headers(self) -> WireHeaders:
         # Free text on Capillary's side; UTF-8 bytes let staff names keep their
         # accents, and dropping control characters keeps a header one header.
         def clean(value: str) -> bytes:
             return "".join(ch for ch in value if ch.isprintable()).encode()
 
-        return {
-            "USER-CONTEXT-ENTITY-TYPE": clean(self.entity_type),
-            "USER-CONTEXT-ENTITY-ID": clean(self.entity_id),
-            "USER-CONTEXT-ENTITY-SOURCE": clean(self.source),
-            "USER-CONTEXT-ENTITY-SOURCE-ID": clean(self.source_id),
-        }
+        return [
+            (b"USER-CONTEXT-ENTITY-TYPE", clean(self.entity_type)),
+            (b"USER-CONTEXT-ENTITY-ID", clean(self.entity_id)),
+            (b"USER-CONTEXT-ENTITY-SOURCE", clean(self.source)),
+            (b"USER-CONTEXT-ENTITY-SOURCE-ID", clean(self.source_id)),
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,12 +128,14 @@ class Endpoint:
     write: bool = False
     authenticated: bool = True
     carries_secrets: bool = False
+    key: str = field(init=False)
 
-    @property
-    def key(self) -> str:
-        return f"{self.method} {self.template}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", f"{self.method} {self.template}")
 
-    def path(self, params: Mapping[str, str | int]) -> str:
+    def path(self, params: Mapping[str, str | int] | None) -> str:
+        if not params:
+            return self.template
         return self.template.format_map({k: quote(str(v), safe="") for k, v in params.items()})
 
 
@@ -210,8 +214,8 @@ def _query(**values: QueryValue | None) -> dict[str, str]:
     }
 
 
-def _actor_headers(actor: UserContext | None) -> dict[str, bytes]:
-    return actor.headers() if actor is not None else {}
+def _actor_headers(actor: UserContext | None) -> WireHeaders:
+    return actor.headers() if actor is not None else []
 
 
 class CapillaryClient:
@@ -230,6 +234,11 @@ class CapillaryClient:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._auth = auth
+        self._basic_headers: WireHeaders = (
+            [(k.encode(), v.encode()) for k, v in auth.headers().items()]
+            if isinstance(auth, BasicAuth)
+            else []
+        )
         self._retry = retry
         self._limiter = rate_limiter
         self._sleep = sleep
@@ -286,10 +295,10 @@ class CapillaryClient:
                 mlp_single_enroll=enroll_in_all_programs,
             ),
             body=body,
-            headers={
-                "WAIT_FOR_DOWNSTREAM": _flag(wait_for_downstream).encode(),
-                **_actor_headers(actor),
-            },
+            headers=[
+                (b"WAIT_FOR_DOWNSTREAM", _flag(wait_for_downstream).encode()),
+                *_actor_headers(actor),
+            ],
         )
 
     def update_customer(
@@ -435,7 +444,7 @@ class CapillaryClient:
         query = {**where.to_query(), **_query(**(extra_query or {}))}
         if embed:
             query["embed"] = ",".join(embed)
-        headers = {"language": language.encode()} if language else {}
+        headers = [(b"language", language.encode())] if language else []
         return self._send(
             GET_CUSTOMER,
             Customer,
@@ -555,7 +564,7 @@ class CapillaryClient:
 
         Raises `Rejected`, `Unavailable`, `RateLimited`, `AuthFailed`, `IntegrationError`.
         """
-        headers = {"language": language.encode()} if language else {}
+        headers = [(b"language", language.encode())] if language else []
         return self._send(GET_EXTENDED_FIELDS, ExtendedFieldsResponse, headers=headers)
 
     def get_extended_field_config(self) -> ExtendedFieldConfigResponse:
@@ -627,13 +636,13 @@ class CapillaryClient:
             raise AuthFailed("Capillary issued no token", meta=answer.meta)
         return answer.data.access_token.get_secret_value(), answer.data.ttl_seconds
 
-    def _credentials(self, endpoint: Endpoint) -> tuple[dict[str, str], str | None]:
+    def _credentials(self, endpoint: Endpoint) -> tuple[WireHeaders, str | None]:
         if not endpoint.authenticated:
-            return {}, None
+            return [], None
         if isinstance(self._auth, OAuthAuth):
             token = self._auth.token(self._fetch_token, self._clock)
-            return {OAuthAuth.HEADER: token}, token
-        return self._auth.headers(), None
+            return [(OAuthAuth.HEADER.encode(), token.encode())], token
+        return self._basic_headers, None
 
     def _send(
         self,
@@ -643,15 +652,15 @@ class CapillaryClient:
         path_params: Mapping[str, str | int] | None = None,
         query: Mapping[str, str] | None = None,
         body: WireModel | list[UpsertEntry] | dict[str, str] | None = None,
-        headers: Mapping[str, bytes] | None = None,
+        headers: WireHeaders | None = None,
     ) -> R:
-        path = endpoint.path(path_params or {})
+        path = endpoint.path(path_params)
         query = dict(query or {})
-        request_headers: dict[str, bytes] = dict(headers or {})
+        request_headers = list(headers or ())
         content = None
         if body is not None:
             content = _encode(body)
-            request_headers["Content-Type"] = b"application/json"
+            request_headers.append((b"Content-Type", b"application/json"))
         started = self._clock()
         attempts = 0
         refreshed = False
@@ -698,10 +707,7 @@ class CapillaryClient:
                         # An empty mapping would still make httpx rebuild the URL.
                         params=query or None,
                         content=content,
-                        headers=[
-                            *((k.encode(), v) for k, v in request_headers.items()),
-                            *((k.encode(), v.encode()) for k, v in auth_headers.items()),
-                        ],
+                        headers=request_headers + auth_headers,
                     )
                 except httpx.TransportError as exc:
                     surely_not_sent = isinstance(exc, SURELY_NOT_SENT)
