@@ -73,7 +73,10 @@ def test_bad_input_is_shown_at_the_field_and_nothing_is_sent(store_client):
     assert "email" in form.errors
     assert "first_name" in form.errors
     assert not AuditEntry.objects.exists()
-    assert 'id="register-form"' in response.content.decode()
+    html = response.content.decode()
+    assert 'id="register-form"' in html
+    assert form.errors["mobile"][0] in html
+    assert 'aria-invalid="true"' in html
     assert "<html" not in response.content.decode()
 
 
