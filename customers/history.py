@@ -181,9 +181,10 @@ class HistoryFilterForm(forms.Form):
 
 
 def page_of_history(
-    filters: HistoryFilters, cursor: Cursor | None = None, size: int = PAGE_SIZE
+    filters: HistoryFilters, cursor: Cursor | None = None, size: int | None = None
 ) -> HistoryPage:
     """One page, newest first, starting at `cursor` (None: the newest entries)."""
+    size = size or PAGE_SIZE
     if cursor is not None and cursor.towards == "newer":
         rows = list(select_entries(filters, after=cursor, limit=size + 1).only(*LIST_FIELDS))
         if len(rows) <= size:
@@ -200,8 +201,9 @@ def page_of_history(
     return HistoryPage(rows, newer, older, cursor is None)
 
 
-def iter_history(filters: HistoryFilters, batch: int = EXPORT_BATCH) -> Iterator[AuditEntry]:
+def iter_history(filters: HistoryFilters, batch: int | None = None) -> Iterator[AuditEntry]:
     """Every matching entry, newest first, one keyset batch at a time: constant memory."""
+    batch = batch or EXPORT_BATCH
     cursor = None
     while True:
         last = None

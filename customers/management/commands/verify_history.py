@@ -52,7 +52,7 @@ class Command(BaseCommand):
                 if problem:
                     raise CommandError(
                         f"Entry #{row['id']} (created {_when(row['created_at'])}) is broken: "
-                        f"{problem}. The {count:,} entries before it are intact."
+                        f"{problem}. {_intact_before(count)}"
                     )
                 previous_hash = row["entry_hash"]
                 head_seen = head_seen or previous_hash == head
@@ -103,6 +103,12 @@ def _codes_problem(row: dict[str, Any], indexed: dict[str, datetime]) -> str | N
     if set(indexed) != signed or any(at != row["created_at"] for at in indexed.values()):
         return "its rows in the code index disagree with its signed codes"
     return None
+
+
+def _intact_before(count: int) -> str:
+    if count == 1:
+        return "The 1 entry before it is intact."
+    return f"The {count:,} entries before it are intact."
 
 
 def _when(moment: datetime) -> str:
