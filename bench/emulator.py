@@ -30,8 +30,8 @@ from pathlib import Path
 
 import httpx
 
-from customers.capillary.emulator import Emulator, OrgConfig, seed_members
-from customers.capillary.emulator.org import default_org_data
+from customers.capillary.emulator import Emulator, parse_org, seed_members
+from customers.capillary.emulator.org_file import default_org_data
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -78,7 +78,7 @@ def main() -> None:
 
     data = default_org_data()
     data["rate_limits"]["enabled"] = False
-    emulator = Emulator(args.state, OrgConfig.from_data(data))
+    emulator = Emulator(args.state, parse_org(data))
     emulator.reset()
     client = httpx.Client(transport=emulator.transport(), base_url="http://capillary", headers=AUTH)
     rng = random.Random(1)

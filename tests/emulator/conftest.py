@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from customers.capillary.emulator import Emulator, OrgConfig, serve
-from customers.capillary.emulator.org import default_org_data
+from customers.capillary.emulator.org_file import default_org_data, parse_org
 
 TILL, TILL_PASSWORD = "membercare.till", "membercare123"
 START = 1_800_000_000.0
@@ -60,7 +60,7 @@ def deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
 
 
 def org_with(changes: dict[str, Any] | None = None) -> OrgConfig:
-    return OrgConfig.from_data(deep_merge(default_org_data(), changes or {}))
+    return parse_org(deep_merge(default_org_data(), changes or {}))
 
 
 def mobile(n: int, country: str = "91") -> str:

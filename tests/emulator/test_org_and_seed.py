@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from customers.capillary.emulator import Emulator, load_org_config, seed_members
-from customers.capillary.emulator.org import DEFAULT_ORG_PATH, OrgConfigError, default_org_data
+from customers.capillary.emulator.org import OrgConfigError
+from customers.capillary.emulator.org_file import DEFAULT_ORG_PATH, default_org_data
 from customers.capillary.emulator.rules import normalise_mobile
 
 from .conftest import deep_merge

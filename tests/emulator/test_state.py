@@ -16,10 +16,10 @@ from .conftest import member, mobile, org_with
 WRITER = """
 import base64, hashlib, json, sys
 from customers.capillary.emulator import Emulator
-from customers.capillary.emulator.org import OrgConfig, default_org_data
+from customers.capillary.emulator.org_file import default_org_data, parse_org
 data = default_org_data()
 data["rate_limits"]["enabled"] = False
-emulator = Emulator(sys.argv[1], OrgConfig.from_data(data))
+emulator = Emulator(sys.argv[1], parse_org(data))
 digest = hashlib.md5(b"membercare123").hexdigest()
 auth = "Basic " + base64.b64encode(b"membercare.till:" + digest.encode()).decode()
 codes = []

@@ -155,7 +155,8 @@ batch_all_succeeded, batch_some_failed, batch_all_failed, oauth_bad_credentials}
 """
 
 from .app import Emulator
-from .org import OrgConfig, load_org_config
+from .org import OrgConfig
+from .org_file import load_org_config, parse_org
 from .seed import seed_members
 from .server import serve
 from .transport import EmulatorTransport
@@ -165,6 +166,7 @@ __all__ = [
     "EmulatorTransport",
     "OrgConfig",
     "load_org_config",
+    "parse_org",
     "seed_members",
     "serve",
 ]

@@ -21,7 +21,8 @@ from urllib.parse import parse_qsl
 
 from . import auth, codes, faults, routes
 from .context import ApiError, Ctx, Reply, Request
-from .org import OrgConfig, Till, load_org_config
+from .org import OrgConfig, Till
+from .org_file import load_org_config
 from .store import Store
 
 if TYPE_CHECKING:

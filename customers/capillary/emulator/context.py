@@ -99,9 +99,6 @@ class Ctx:
             "entitySourceId": self.request.header("user-context-entity-source-id"),
         }
 
-    def business_error_status(self) -> int:
-        return self.org.http_status["business_error"]
-
 
 def ok(body: JSONValue, status: int = 200) -> Reply:
     return Reply(status, body)

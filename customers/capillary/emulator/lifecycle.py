@@ -4,7 +4,7 @@ and the subscription parts of E1/E3/E4), with their logs and audit events."""
 import sqlite3
 from typing import Any
 
-from . import auditing, codes, records, rules
+from . import auditing, codes, fields, records
 from .context import ApiError, Ctx
 from .documents import status_of
 from .records import Customer, Subscription
@@ -88,7 +88,7 @@ def subscriptions_in(body: dict[str, Any], now: float) -> list[Subscription]:
         return []
     if not isinstance(info, dict):
         raise ApiError(1104)
-    return rules.parse_subscriptions(info.get("subscriptions", []), now)
+    return fields.parse_subscriptions(info.get("subscriptions", []), now)
 
 
 def apply_subscriptions(

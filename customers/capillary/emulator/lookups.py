@@ -86,15 +86,3 @@ def by_id(db: sqlite3.Connection, raw_id: str, *, not_found: int = 8015) -> Cust
     if customer is None:
         raise ApiError(not_found)
     return customer
-
-
-def profile_for(
-    ctx: Ctx, c: Customer, query: Mapping[str, str], *, invalid: int = 3217
-) -> tuple[str, str]:
-    """The (source, account) a write addresses; the customer must have that profile."""
-    source, account = rules.source_account(
-        ctx.org, query.get("source"), query.get("accountId"), invalid=invalid
-    )
-    if c.profile(source, account) is None:
-        raise ApiError(8015)
-    return source, account

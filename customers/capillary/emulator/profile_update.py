@@ -10,7 +10,7 @@ the customer as it was.
 import sqlite3
 from typing import Any
 
-from . import auditing, codes, lifecycle, promotions, records, rules
+from . import auditing, codes, fields, lifecycle, promotions, records, rules
 from .context import ApiError, Ctx
 from .records import Customer, Enrollment, Profile
 from .registration import Downstream, Outcome, loyalty_type
@@ -33,14 +33,16 @@ def update_profile(
         if isinstance(raw_profiles, list) and raw_profiles and isinstance(raw_profiles[0], dict)
         else {}
     )
-    fields = rules.clean_custom_fields(ctx.org, raw.get("fields"), warnings)
+    custom = fields.clean_custom_fields(ctx.org, raw.get("fields"), warnings)
     channels = rules.clean_channels(ctx.org, raw.get("commChannels"), warnings)
-    extended = rules.clean_extended_fields(ctx.org, body.get("extendedFields"), warnings)
+    extended = fields.clean_extended_fields(ctx.org, body.get("extendedFields"), warnings)
     wanted_type = loyalty_type(body.get("loyaltyInfo"), c.loyalty_type)
     if c.loyalty_type == "loyalty" and wanted_type == "non_loyalty":
         raise ApiError(8018)
     upgrade = c.loyalty_type == "non_loyalty" and wanted_type == "loyalty"
-    enrollments = rules.parse_enrollments(ctx.org, body.get("loyaltyProgramEnrollments"), ctx.now())
+    enrollments = fields.parse_enrollments(
+        ctx.org, body.get("loyaltyProgramEnrollments"), ctx.now()
+    )
     for program, _ in enrollments:
         if c.enrollment(program.id) is not None:
             raise ApiError(
@@ -58,7 +60,7 @@ def update_profile(
         profile.first_name = rules.clean_name(raw["firstName"])
     if "lastName" in raw:
         profile.last_name = rules.clean_name(raw["lastName"])
-    profile.fields.update(fields)
+    profile.fields.update(custom)
     profile.channels = rules.merge_channels(profile.channels, channels)
     c.extended_fields.update(extended)
 

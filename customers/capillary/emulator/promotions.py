@@ -77,11 +77,6 @@ def on_loyalty_registration(
     return effects
 
 
-def referral_code_of(ctx: Ctx, customer_id: int) -> str | None:
-    referral = ctx.org.promotions.get("referral")
-    return f"{referral['code_prefix']}{customer_id}" if referral else None
-
-
 def _referral(db: sqlite3.Connection, ctx: Ctx, c: Customer, code: str) -> list[dict[str, Any]]:
     """A referral code is ``<code_prefix><referrer id>``; an unknown code is ignored, as
     no source documents an error for it."""

@@ -10,7 +10,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import auditing, codes, identity, lifecycle, promotions, records, rules
+from . import auditing, codes, fields, identity, lifecycle, promotions, records, rules
 from .context import ApiError, Ctx
 from .records import Customer, Enrollment, Profile
 
@@ -63,9 +63,11 @@ def register(
     if len({(p.source, p.account_id) for p in profiles}) < len(profiles):
         raise ApiError(codes.INVALID_INPUT, text="Two profiles for the same source account")
     loyalty = loyalty_type(body.get("loyaltyInfo"), ctx.org.default_loyalty_type)
-    extended = rules.clean_extended_fields(ctx.org, body.get("extendedFields"), warnings)
+    extended = fields.clean_extended_fields(ctx.org, body.get("extendedFields"), warnings)
     label = lifecycle.initial_label(ctx, body.get("statusLabel"), warnings)
-    enrollments = rules.parse_enrollments(ctx.org, body.get("loyaltyProgramEnrollments"), ctx.now())
+    enrollments = fields.parse_enrollments(
+        ctx.org, body.get("loyaltyProgramEnrollments"), ctx.now()
+    )
     if enrollments and loyalty != "loyalty":
         raise ApiError(8089, text="Customer is not registered for the loyalty program")
     subscriptions = lifecycle.subscriptions_in(body, ctx.now())
@@ -162,7 +164,7 @@ def _new_profile(
         account_id=account,
         first_name=rules.clean_name(raw.get("firstName")),
         last_name=rules.clean_name(raw.get("lastName")),
-        fields=rules.clean_custom_fields(ctx.org, raw.get("fields"), warnings),
+        fields=fields.clean_custom_fields(ctx.org, raw.get("fields"), warnings),
         channels=rules.clean_channels(ctx.org, raw.get("commChannels"), warnings),
         identifiers=identifiers,
     )

@@ -1,5 +1,6 @@
-"""Field rules that apply everywhere (reference §1.8): names, mobiles, emails, channels,
-extended and custom fields, enrolments and subscriptions.
+"""Field rules that apply everywhere (reference §1.8): sources and accounts, names,
+mobiles, emails, identifiers (cards included) and comm channels; ``fields`` has the
+typed field values.
 
 Functions either return the cleaned value, append a warning and drop the value
 (the documented "the add still succeeds" cases), or raise ``ApiError``.
@@ -12,8 +13,7 @@ from typing import Any
 
 from . import codes
 from .context import ApiError, as_bool
-from .org import CardSeries, Label, OrgConfig, Program
-from .records import Enrollment, Subscription
+from .org import CardSeries, Label, OrgConfig
 
 NAME_LIMIT = 100
 EMAIL_LIMIT = 255
@@ -39,18 +39,6 @@ IDENTIFIER_TYPES = frozenset(
     }
 )
 CHANNEL_TYPES = frozenset({"mobile", "email", "wechat", "ios", "android", "line", "mobilePush"})
-# Request channel names (v2 write, v1.1) and what reads return (reference §1.7).
-SUBSCRIPTION_CHANNELS = {
-    "MOBILE": "SMS",
-    "SMS": "SMS",
-    "EMAIL": "EMAIL",
-    "WECHAT": "WECHAT",
-    "WHATSAPP": "WHATSAPP",
-    "IOS": "IOS",
-    "ANDROID": "ANDROID",
-    "LINE": "LINE",
-}
-PRIORITIES = frozenset({"TRANS", "BULK"})
 NULL_SPELLINGS = frozenset({"", "null", "none", "nil", "undefined"})
 _EMAIL = re.compile(r"^[A-Za-z0-9_+.\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+$")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d-%m-%Y", "%d/%m/%Y")
@@ -178,7 +166,7 @@ def clean_identifier(
 def card_request(org: OrgConfig, raw: dict[str, Any]) -> CardRequest:
     series: CardSeries | None
     if raw.get("seriesId") is not None:
-        series = org.card_series.get(_int(raw["seriesId"], 3004))
+        series = org.card_series.get(int_value(raw["seriesId"], 3004))
     elif raw.get("seriesCode"):
         series = next((s for s in org.card_series.values() if s.code == raw["seriesCode"]), None)
     else:
@@ -251,168 +239,7 @@ def merge_channels(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list
     return [c for c in old if c["type"] not in replaced] + new
 
 
-def clean_extended_fields(org: OrgConfig, raw: Any, warnings: Warnings) -> dict[str, Any]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise ApiError(codes.INVALID_INPUT, text="extendedFields must be an object")
-    reject_empty = org.flags["CONF_REJECT_EMPTY_OR_NULL_EF_VALUES"]
-    cleaned: dict[str, Any] = {}
-    for name, value in raw.items():
-        spec = org.extended_fields.get(name)
-        if spec is None or not spec.enabled:
-            warnings.append(
-                codes.entry(
-                    codes.EXTENDED_FIELD_DROPPED,
-                    name,
-                    text=f"Extended field {name} is not enabled for the org",
-                )
-            )
-            continue
-        if is_empty(value):
-            if not reject_empty:
-                cleaned[name] = ""
-            continue
-        text = str(value).strip()
-        accepted = _typed_value(spec.data_type, text, spec.values)
-        if accepted is None or len(accepted) > spec.max_length:
-            warnings.append(
-                codes.entry(
-                    codes.EXTENDED_FIELD_DROPPED,
-                    name,
-                    text=f"Extended field {name} update failed: invalid value {text!r}",
-                )
-            )
-            continue
-        cleaned[name] = accepted
-    return cleaned
-
-
-def _typed_value(data_type: str, text: str, allowed: tuple[str, ...]) -> str | None:
-    if allowed:
-        return next((v for v in allowed if v.lower() == text.lower()), None)
-    if data_type == "INTEGER":
-        return str(int(text)) if re.fullmatch(r"-?\d+", text) else None
-    if data_type == "DOUBLE":
-        try:
-            return str(float(text))
-        except ValueError:
-            return None
-    if data_type == "DATETIME":
-        return text if is_date(text) else None
-    return text
-
-
-def clean_custom_fields(org: OrgConfig, raw: Any, warnings: Warnings) -> dict[str, Any]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise ApiError(codes.INVALID_INPUT, text="fields must be an object")
-    cleaned: dict[str, Any] = {}
-    for name, value in raw.items():
-        spec = org.custom_fields.get(name)
-        if spec is None:
-            warnings.append(codes.entry(codes.CUSTOM_FIELD_DROPPED, name))
-            continue
-        if is_empty(value):
-            continue
-        text = str(value).strip()
-        if spec.type == "boolean":
-            text = text.lower()
-            ok = text in ("true", "false")
-        elif spec.type == "integer":
-            ok = bool(re.fullmatch(r"-?\d+", text))
-        elif spec.type == "date":
-            ok = is_date(text)
-        else:
-            ok = True
-        if not ok:
-            warnings.append(
-                codes.entry(
-                    codes.CUSTOM_FIELD_DROPPED,
-                    name,
-                    text=f"Custom field {name} is invalid: {text!r}",
-                )
-            )
-            continue
-        cleaned[name] = text
-    return cleaned
-
-
-def parse_enrollments(org: OrgConfig, raw: Any, now: float) -> list[tuple[Program, Enrollment]]:
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        raise ApiError(codes.INVALID_INPUT, text="loyaltyProgramEnrollments must be an array")
-    result: list[tuple[Program, Enrollment]] = []
-    for item in raw:
-        if not isinstance(item, dict):
-            raise ApiError(
-                codes.INVALID_INPUT, text="loyaltyProgramEnrollments items must be objects"
-            )
-        program = org.programs.get(_int(item.get("programId"), codes.INVALID_INPUT))
-        if program is None:
-            raise ApiError(codes.INVALID_INPUT, text=f"Invalid programId {item.get('programId')}")
-        if any(p.id == program.id for p, _ in result):
-            raise ApiError(codes.INVALID_INPUT, text=f"programId {program.id} passed twice")
-        tier = _int(item.get("tierNumber", 1), codes.INVALID_INPUT)
-        if not 1 <= tier <= len(program.tiers):
-            raise ApiError(
-                codes.INVALID_INPUT, text=f"Invalid tierNumber {tier} for program {program.id}"
-            )
-        points = item.get("loyaltyPoints", 0) or 0
-        if not isinstance(points, int | float) or isinstance(points, bool) or points < 0:
-            raise ApiError(codes.INVALID_INPUT, text=f"Invalid loyaltyPoints {points!r}")
-        for key in ("tierExpiryDate", "pointsExpiryDate"):
-            if item.get(key) not in (None, "") and not is_datetime(item[key]):
-                raise ApiError(codes.INVALID_INPUT, text=f"{key} must be YYYY-MM-DDTHH:MM:SS+hh:mm")
-        result.append(
-            (
-                program,
-                Enrollment(
-                    program_id=program.id,
-                    tier_number=tier,
-                    points=float(points),
-                    lifetime_points=float(points),
-                    tier_expiry=item.get("tierExpiryDate") or None,
-                    points_expiry=item.get("pointsExpiryDate") or None,
-                    enrolled_at=now,
-                ),
-            )
-        )
-    return result
-
-
-def parse_subscriptions(raw: Any, now: float) -> list[Subscription]:
-    if not isinstance(raw, list):
-        raise ApiError(1104)
-    result = []
-    for item in raw:
-        if not isinstance(item, dict):
-            raise ApiError(1104)
-        channel = SUBSCRIPTION_CHANNELS.get(str(item.get("channel", "")).upper())
-        if channel is None:
-            raise ApiError(1101, item.get("channel"))
-        priority = str(item.get("priority", "")).upper()
-        if priority not in PRIORITIES:
-            raise ApiError(1102, item.get("priority"))
-        kind = str(item.get("type", "")).upper()
-        if kind not in ("OPTIN", "OPTOUT"):
-            raise ApiError(1106, item.get("type"))
-        result.append(
-            Subscription(
-                channel,
-                priority,
-                kind,
-                str(item.get("accountId") or ""),
-                str(item.get("sourceName") or ""),
-                now,
-            )
-        )
-    return result
-
-
-def _int(value: Any, code: int) -> int:
+def int_value(value: Any, code: int) -> int:
     if isinstance(value, bool):
         raise ApiError(code, text=f"Invalid number {value!r}")
     try:

@@ -10,7 +10,7 @@ for the primary identifier (91005), ignored when another customer holds them
 import sqlite3
 from typing import Any
 
-from .. import auditing, codes, lifecycle, promotions, records, rules
+from .. import auditing, codes, fields, lifecycle, promotions, records, rules
 from ..context import ApiError, Ctx, Reply
 from ..documents import v11_customer
 from ..records import Customer, Enrollment, Identifier, Subscription
@@ -96,8 +96,10 @@ def _update(ctx: Ctx, db: sqlite3.Connection, raw: Any) -> dict[str, Any]:
     upgrade = _loyalty_change(customer, raw.get("type"))
     fraud = _fraud_status(raw.get("fraud_status"))
     subscriptions = _subscriptions(raw.get("subscriptions"), ctx.now())
-    fields = rules.clean_custom_fields(ctx.org, _pairs(raw.get("custom_fields")), v2_warnings)
-    extended = rules.clean_extended_fields(ctx.org, _pairs(raw.get("extended_fields")), v2_warnings)
+    custom = fields.clean_custom_fields(ctx.org, _pairs(raw.get("custom_fields")), v2_warnings)
+    extended = fields.clean_extended_fields(
+        ctx.org, _pairs(raw.get("extended_fields")), v2_warnings
+    )
     warnings = [str(w["code"]) for w in v2_warnings]
 
     before = {"FirstName": profile.first_name, "LastName": profile.last_name}
@@ -106,7 +108,7 @@ def _update(ctx: Ctx, db: sqlite3.Connection, raw: Any) -> dict[str, Any]:
         profile.first_name = rules.clean_name(raw["firstname"])
     if "lastname" in raw:
         profile.last_name = rules.clean_name(raw["lastname"])
-    profile.fields.update(fields)
+    profile.fields.update(custom)
     customer.extended_fields.update(extended)
     for key in ("registered_on",):
         if raw.get(key):
@@ -247,7 +249,7 @@ def _subscriptions(raw: Any, now: float) -> list[Subscription]:
         if channel is None:
             raise ApiError(1101, item.get("channel"))
         priority = str(item.get("priority", "")).upper()
-        if priority not in rules.PRIORITIES:
+        if priority not in fields.PRIORITIES:
             raise ApiError(1102, item.get("priority"))
         if str(item.get("scope", "all")).lower() != "all":
             raise ApiError(1103, item.get("scope"))

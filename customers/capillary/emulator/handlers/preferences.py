@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from .. import codes, lifecycle, lookups, records, rules
+from .. import codes, fields, lifecycle, lookups, records, rules
 from ..context import ApiError, Ctx, Reply, day, iso, ok
 from ..documents import sub_entry, subscription_matrix
 from ..records import Customer
@@ -59,7 +59,7 @@ def _write_subscriptions(ctx: Ctx, find: Any) -> Reply:
     scope = body.get("scope", DEFAULT_SCOPE)
     if not isinstance(scope, dict):
         raise ApiError(1103, scope)
-    wanted = rules.parse_subscriptions(items, ctx.now())
+    wanted = fields.parse_subscriptions(items, ctx.now())
     reason = str(body.get("reason") or "")
     with ctx.store.write() as db:
         customer = find(db)
