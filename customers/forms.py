@@ -206,7 +206,11 @@ class ExtraFieldsMixin:
     fields: dict[str, forms.Field]
 
     def add_extra_fields(
-        self, custom_fields: list[dict[str, Any]], extended_fields: list[dict[str, Any]]
+        self,
+        custom_fields: list[dict[str, Any]],
+        extended_fields: list[dict[str, Any]],
+        *,
+        editing: bool = False,
     ) -> None:
         for spec in extended_fields:
             name = f"ext_{spec['name']}"
@@ -222,6 +226,9 @@ class ExtraFieldsMixin:
                 )
             else:
                 self.fields[name] = forms.CharField(label=label, required=False, max_length=255)
+            if editing and spec.get("updatable") is False:
+                # Capillary's config says it is set once; shown, not sent.
+                self.fields[name].disabled = True
         for spec in custom_fields:
             name = f"field_{spec['name']}"
             label = spec.get("label") or spec["name"]
@@ -241,7 +248,7 @@ class ExtraFieldsMixin:
     def extra_values(self, cleaned: dict[str, Any], prefix: str) -> dict[str, str]:
         values = {}
         for key, value in cleaned.items():
-            if key.startswith(prefix) and value not in (None, ""):
+            if key.startswith(prefix) and value not in (None, "") and not self.fields[key].disabled:
                 values[key[len(prefix) :]] = (
                     value.isoformat() if hasattr(value, "isoformat") else str(value)
                 )

@@ -9,7 +9,9 @@ default, or CAPILLARY_ORG_CATALOGUE for a real cluster.
 """
 
 import json
+import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -19,6 +21,7 @@ from django.conf import settings
 
 from customers.capillary.auth import BasicAuth, OAuthAuth
 from customers.capillary.client import CapillaryClient, UserContext
+from customers.capillary.errors import CapillaryError
 from customers.capillary.ratelimit import InMemoryRateLimiter, RateLimiter, SqliteRateLimiter
 from customers.capillary.transport import Timeouts
 
@@ -34,6 +37,12 @@ DEFAULT_RATE_LIMITS = {
     "default": 1000,
 }
 EMULATOR_BASE_URL = "http://capillary-emulator.invalid"
+# Capillary itself takes up to an hour to show extended-field changes to the v2
+# APIs (API_REFERENCE §1.9.10), so a few minutes of caching loses nothing.
+EXTENDED_FIELDS_TTL_SECONDS = 300
+
+logger = logging.getLogger(__name__)
+_extended_fields: tuple[float, list[dict[str, Any]]] | None = None
 
 _lock = threading.Lock()
 _client: CapillaryClient | None = None
@@ -76,12 +85,13 @@ def get_client() -> CapillaryClient:
 
 def reset() -> None:
     """Forget the client and emulator (tests, and after settings change)."""
-    global _client, _emulator
+    global _client, _emulator, _extended_fields
     with _lock:
         if _client is not None:
             _client.close()
         _client = None
         _emulator = None
+        _extended_fields = None
     catalogue.cache_clear()
 
 
@@ -151,3 +161,41 @@ def catalogue() -> Catalogue:
         card_status_labels=[item["label"] for item in raw.get("card_status_labels", [])],
         custom_fields=list(raw.get("custom_fields", [])),
     )
+
+
+def extended_field_specs() -> list[dict[str, Any]]:
+    """The org's customer extended fields (E10 catalogue joined with its config), cached.
+
+    Each spec: name, label, data_type, values (for enums), updatable. Fields the
+    config hides are left out. When Capillary cannot be asked, forms go on
+    without extended fields rather than failing (and the failure is not cached).
+    """
+    global _extended_fields
+    cached = _extended_fields
+    if cached is not None and time.monotonic() - cached[0] < EXTENDED_FIELDS_TTL_SECONDS:
+        return cached[1]
+    client = get_client()
+    try:
+        fields = client.get_extended_fields()
+        config = {item.extended_field_id: item for item in client.get_extended_field_config().data}
+    except CapillaryError as error:
+        logger.warning("extended-field catalogue unavailable: %s", error)
+        return []
+    customer = next((v for k, v in fields.entity.items() if k.lower() == "customer"), [])
+    specs = []
+    for field_spec in customer:
+        setting = config.get(field_spec.id) if field_spec.id is not None else None
+        if setting is not None and setting.hide_display:
+            continue
+        extra = field_spec.model_extra or {}
+        specs.append(
+            {
+                "name": field_spec.name,
+                "label": field_spec.label or field_spec.name.replace("_", " ").capitalize(),
+                "data_type": field_spec.data_type or "STRING",
+                "values": [str(v) for v in extra.get("possibleValues") or []],
+                "updatable": setting is None or setting.updatable is not False,
+            }
+        )
+    _extended_fields = (time.monotonic(), specs)
+    return specs

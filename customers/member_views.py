@@ -39,7 +39,7 @@ from customers.forms import (
     StatusForm,
     SubscriptionsForm,
 )
-from customers.gateway import catalogue, get_client
+from customers.gateway import catalogue, extended_field_specs, get_client
 from customers.models import AuditEntry, FormToken
 from customers.permissions import requires
 from customers.roles import Capability
@@ -66,35 +66,6 @@ def _context(request: HttpRequest) -> tuple[str, str]:
     source = request.GET.get("source") or request.POST.get("source") or "INSTORE"
     account_id = request.GET.get("account_id") or request.POST.get("account_id") or ""
     return source.upper(), account_id
-
-
-def _extended_field_specs() -> list[dict[str, Any]]:
-    """The org's extended fields for customers, from Capillary (E10), as form specs."""
-    try:
-        config = get_client().get_extended_field_config()
-    except cap.CapillaryError:
-        return []
-    specs = []
-    for item in config.data:
-        raw = item.model_dump(by_alias=False)
-        if str(raw.get("entity_type") or raw.get("entityType") or "CUSTOMER").upper() not in (
-            "CUSTOMER",
-            "",
-        ):
-            continue
-        if raw.get("is_active") is False or raw.get("enabled") is False:
-            continue
-        values = raw.get("possible_values") or raw.get("values") or []
-        specs.append(
-            {
-                "name": raw.get("name"),
-                "label": raw.get("label")
-                or str(raw.get("name", "")).replace("_", " ").capitalize(),
-                "data_type": raw.get("data_type") or raw.get("datatype") or "STRING",
-                "values": [v if isinstance(v, str) else str(v) for v in values],
-            }
-        )
-    return [spec for spec in specs if spec["name"]]
 
 
 # --- search and profile ---------------------------------------------------------
@@ -240,7 +211,7 @@ def _current_subscriptions(customer_id: int) -> dict[str, str]:
 @require_http_methods(["GET", "POST"])
 @requires(Capability.REGISTER)
 def register(request: HttpRequest) -> HttpResponse:
-    specs = _extended_field_specs()
+    specs = extended_field_specs()
     org = catalogue()
     if request.method == "GET":
         form = RegisterForm(
@@ -398,7 +369,7 @@ def edit_profile(request: HttpRequest, customer_id: int) -> HttpResponse:
         return found
     profile = _profile_of(found, source, account_id)
     is_loyalty = bool(found.loyalty_info and found.loyalty_info.loyalty_type == "loyalty")
-    specs = _extended_field_specs()
+    specs = extended_field_specs()
     org = catalogue()
     if request.method == "GET":
         initial = {
@@ -454,6 +425,7 @@ def edit_profile(request: HttpRequest, customer_id: int) -> HttpResponse:
             changes=changes,
             reason=form.cleaned_data["reason"],
             use_async=form.cleaned_data.get("use_async", False),
+            before=found,
         )
     except cap.CapillaryError as error:
         context["answer"] = answers.failure(error, form, field_map=EDIT_FIELD_MAP)
@@ -519,6 +491,7 @@ def enroll(request: HttpRequest, customer_id: int) -> HttpResponse:
                 account_id=account_id,
                 changes=UpdateCustomerRequest.model_validate(body),
                 reason=form.cleaned_data["reason"],
+                before=found,
             )
         except ValidationError as invalid:
             answers.validation_failure(
@@ -562,6 +535,7 @@ def identifiers(request: HttpRequest, customer_id: int) -> HttpResponse:
             account_id=account_id,
             change=change,
             reason=data["reason"],
+            before=found,
         )
     except ValidationError as invalid:
         answers.validation_failure(invalid, form, {"value": "value"})
@@ -650,6 +624,7 @@ def subscriptions(request: HttpRequest, customer_id: int) -> HttpResponse:
                     customer_id=customer_id,
                     change=change,
                     reason=form.cleaned_data["reason"],
+                    before=found,
                 )
             except ValidationError as invalid:
                 answers.validation_failure(invalid, form, {})
@@ -690,6 +665,7 @@ def status(request: HttpRequest, customer_id: int) -> HttpResponse:
                     lookup=lookup,
                     label=form.cleaned_data["label"],
                     reason=form.cleaned_data["reason"],
+                    before=found,
                 )
             except cap.CapillaryError as error:
                 context["answer"] = answers.failure(

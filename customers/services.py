@@ -175,6 +175,13 @@ def existing_member_id(
     return answer.entity
 
 
+def _before(customer_id: int, loaded: Customer | None) -> dict[str, Any] | None:
+    """The member as the screen just loaded it, or fetched now for the audit trail."""
+    if loaded is not None:
+        return loaded.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return snapshot(customer_id)
+
+
 def snapshot(customer_id: int | None) -> dict[str, Any] | None:
     """A member as the audit trail keeps it; None when it cannot be read now."""
     if customer_id is None:
@@ -226,6 +233,7 @@ def update_profile(
     reason: str,
     use_async: bool = False,
     action: str = Action.UPDATE_PROFILE,
+    before: Customer | None = None,
 ) -> WriteResult:
     return _recorded_write(
         actor=actor,
@@ -235,7 +243,7 @@ def update_profile(
         customer_id=customer_id,
         source=source,
         account_id=account_id,
-        before=snapshot(customer_id),
+        before=_before(customer_id, before),
         call=lambda: get_client().update_customer(
             customer_id,
             changes,
@@ -255,6 +263,7 @@ def enroll_member(
     account_id: str = "",
     changes: UpdateCustomerRequest,
     reason: str,
+    before: Customer | None = None,
 ) -> WriteResult:
     """Enrollment is an update carrying loyaltyProgramEnrollments (and loyalty type)."""
     return update_profile(
@@ -265,6 +274,7 @@ def enroll_member(
         changes=changes,
         reason=reason,
         action=Action.ENROLL,
+        before=before,
     )
 
 
@@ -276,6 +286,7 @@ def change_identifiers(
     account_id: str = "",
     change: ChangeIdentifierRequest,
     reason: str,
+    before: Customer | None = None,
 ) -> WriteResult:
     first = (change.add or change.remove)[0]
     return _recorded_write(
@@ -287,7 +298,7 @@ def change_identifiers(
         identifier=(first.type, first.value or ""),
         source=source,
         account_id=account_id,
-        before=snapshot(customer_id),
+        before=_before(customer_id, before),
         call=lambda: get_client().change_identifier(
             customer_id,
             change,
@@ -299,7 +310,12 @@ def change_identifiers(
 
 
 def change_subscriptions(
-    *, actor: Actor, customer_id: int, change: SubscriptionChange, reason: str
+    *,
+    actor: Actor,
+    customer_id: int,
+    change: SubscriptionChange,
+    reason: str,
+    before: Customer | None = None,
 ) -> WriteResult:
     def call() -> WriteResponse:
         answer = get_client().update_subscriptions(customer_id, change, actor=actor_context(actor))
@@ -311,13 +327,19 @@ def change_subscriptions(
         reason=reason,
         body=change.to_wire(),
         customer_id=customer_id,
-        before=snapshot(customer_id),
+        before=_before(customer_id, before),
         call=call,
     )
 
 
 def change_status(
-    *, actor: Actor, customer_id: int, lookup: CustomerLookup, label: str, reason: str
+    *,
+    actor: Actor,
+    customer_id: int,
+    lookup: CustomerLookup,
+    label: str,
+    reason: str,
+    before: Customer | None = None,
 ) -> WriteResult:
     change = StatusChange(label=label, reason=reason)
     return _recorded_write(
@@ -329,7 +351,7 @@ def change_status(
         identifier=(lookup.identifier_name, lookup.identifier_value),
         source=lookup.source,
         account_id=lookup.account_id or "",
-        before=snapshot(customer_id),
+        before=_before(customer_id, before),
         call=lambda: get_client().change_status(lookup, change, actor=actor_context(actor)),
     )
 
