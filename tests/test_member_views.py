@@ -312,3 +312,14 @@ def test_auditors_see_no_write_controls_on_a_profile(auditor_client, member_id):
     ).content.decode()
     for control in ("edit", "identifiers", "subscriptions", "status", "enroll"):
         assert f"/customers/{member_id}/{control}/" not in html
+
+
+def test_registration_offers_the_orgs_extended_fields_from_capillary(store_client):
+    html = store_client.get(reverse("register")).content.decode()
+    assert 'name="ext_gender"' in html
+    assert 'name="ext_dob"' in html
+    data = registration(store_client, ext_gender="Female", ext_dob="1990-04-01", ext_city="Pune")
+    assert store_client.post(reverse("register"), data).status_code == 302
+    entry = AuditEntry.objects.get(action="register")
+    assert entry.request["extendedFields"]["gender"] == "Female"
+    assert entry.after["extendedFields"]["city"] == "Pune"
