@@ -40,6 +40,7 @@ from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, TypeAdapter
+from pydantic_core import from_json
 
 from .auth import BasicAuth, OAuthAuth
 from .errors import AuthFailed, CallMeta, CapillaryError, Unavailable
@@ -672,7 +673,7 @@ class CapillaryClient:
             # Successful answers are Capillary's data and are kept as they are;
             # failures may be pages from a proxy that echo our headers.
             secrets = self._auth.secrets()
-            request_body = None if content is None else json.loads(content)
+            request_body = None if content is None else from_json(content)
             if endpoint.carries_secrets:
                 request_body = redact(request_body, secrets)
             if failed or endpoint.carries_secrets:
@@ -746,7 +747,7 @@ class CapillaryClient:
                     is_json,
                     write=endpoint.write,
                     retry_after=retry_after,
-                    reason=response.reason_phrase,
+                    reason=response.reason_phrase if status >= 300 else "",
                 )
                 break
         except CapillaryError as error:
