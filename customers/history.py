@@ -17,6 +17,7 @@ from typing import Any, Literal
 from django import forms
 from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from customers.audit_chain import GENESIS, HASHED_FIELDS, find_problem
@@ -199,6 +200,63 @@ def page_of_history(
     rows = rows[:size]
     newer = Cursor.after(rows[0], "newer") if cursor is not None and rows else None
     return HistoryPage(rows, newer, older, cursor is None)
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One line of the list, formatted once in Python.
+
+    Rendering fifty entries through template filters (date, url, get_FOO_display,
+    truncatechars) cost about half a millisecond per row, most of a page's time.
+    """
+
+    pk: int
+    url: str
+    when: str
+    staff: str
+    role: str
+    action: str
+    job: str
+    member: str
+    identifier: str
+    outcome: str
+    tone: str
+    codes: str
+    reason: str
+
+
+OUTCOME_TONES: dict[str, str] = {
+    AuditEntry.Outcome.OK: "pill-ok",
+    AuditEntry.Outcome.OK_WITH_WARNINGS: "pill-warn",
+    AuditEntry.Outcome.REJECTED: "pill-bad",
+    AuditEntry.Outcome.FAILED: "pill-bad",
+}
+_ACTION_LABELS = dict(AuditEntry.Action.choices)
+_OUTCOME_LABELS = dict(AuditEntry.Outcome.choices)
+
+
+def rows_for(entries: list[AuditEntry]) -> list[HistoryRow]:
+    detail = reverse("history_detail", args=[0]).removesuffix("0/")
+    return [
+        HistoryRow(
+            pk=entry.pk,
+            url=f"{detail}{entry.pk}/",
+            when=timezone.localtime(entry.created_at).strftime("%Y-%m-%d %H:%M:%S"),
+            staff=entry.actor_username or "system",
+            role=entry.actor_role,
+            action=_ACTION_LABELS.get(entry.action, entry.action),
+            job=f"job {entry.import_job_id}, row {entry.import_row}" if entry.import_job_id else "",
+            member=entry.customer_id or "—",
+            identifier=f"{entry.identifier_type} {entry.identifier_value}"
+            if entry.identifier_value
+            else "",
+            outcome=_OUTCOME_LABELS.get(entry.outcome, entry.outcome),
+            tone=OUTCOME_TONES.get(entry.outcome, ""),
+            codes=", ".join(entry.codes),
+            reason=entry.reason if len(entry.reason) <= 80 else f"{entry.reason[:79]}…",
+        )
+        for entry in entries
+    ]
 
 
 def iter_history(filters: HistoryFilters, batch: int | None = None) -> Iterator[AuditEntry]:

@@ -15,6 +15,7 @@ from customers.history import (
     export_rows,
     page_of_history,
     pretty_json,
+    rows_for,
     signature_problem,
 )
 from customers.models import AuditEntry
@@ -40,6 +41,7 @@ def history(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
+        "rows": rows_for(page.entries) if page else [],
         "cursor_error": cursor_error,
         "can_export": can(request.user, Capability.EXPORT_HISTORY),
     }
