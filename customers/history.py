@@ -232,15 +232,17 @@ OUTCOME_TONES: dict[str, str] = {
     AuditEntry.Outcome.FAILED: "pill-bad",
 }
 _ACTION_LABELS = dict(AuditEntry.Action.choices)
+_PLACEHOLDER_ID = 987_654_321
 _OUTCOME_LABELS = dict(AuditEntry.Outcome.choices)
 
 
 def rows_for(entries: list[AuditEntry]) -> list[HistoryRow]:
-    detail = reverse("history_detail", args=[0]).removesuffix("0/")
+    # One reverse() per page, not per row: the id is swapped into a placeholder.
+    detail = reverse("history_detail", args=[_PLACEHOLDER_ID])
     return [
         HistoryRow(
             pk=entry.pk,
-            url=f"{detail}{entry.pk}/",
+            url=detail.replace(str(_PLACEHOLDER_ID), str(entry.pk)),
             when=timezone.localtime(entry.created_at).strftime("%Y-%m-%d %H:%M:%S"),
             staff=entry.actor_username or "system",
             role=entry.actor_role,
