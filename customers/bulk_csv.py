@@ -17,10 +17,11 @@ preview shows exactly what will be sent.
 import codecs
 import csv
 import io
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any, TextIO
 
 IDENTIFIER_COLUMNS = ("mobile", "email", "external_id")
 SUBSCRIPTION_COLUMNS = {
@@ -78,6 +79,25 @@ TEMPLATE_EXAMPLE = [
     "Female",
     "Pune",
 ]
+
+# The column format in words, for the import page (and the README's copy of it).
+COLUMN_GUIDE = (
+    ("mobile", "Mobile number, 8-15 digits with the country code, like 919900000001."),
+    ("email", "Email address."),
+    ("external_id", "Your own id for the member."),
+    ("card_number", "A card to link to the member."),
+    ("first_name, last_name", "Names: letters, digits, spaces, hyphens and apostrophes."),
+    ("source", "INSTORE (the default), WECHAT, MOBILE_APP, ... as Capillary names sources."),
+    ("account_id", "The account of a multi-account source (WECHAT, MOBILE_APP, FACEBOOK, ...)."),
+    ("status_label", "One of the org's status labels, like Active."),
+    ("loyalty_type", "loyalty or non_loyalty."),
+    (
+        "sms_trans, sms_bulk, email_trans, email_bulk",
+        "Subscriptions (transactional and promotional): OPTIN or OPTOUT.",
+    ),
+    ("field:<name>", "A custom field configured for the org, like field:employee."),
+    ("ext:<name>", "An extended field configured for the org, like ext:gender."),
+)
 
 MOBILE_RE = re.compile(r"^[1-9][0-9]{7,14}$")
 EMAIL_RE = re.compile(r"^[A-Za-z0-9_+.\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+$")
@@ -138,25 +158,61 @@ class CsvRules:
 
 def decode(data: bytes) -> str:
     """Bytes to text: UTF-8 with or without BOM, or a clear word on what is wrong."""
-    if not data.strip():
-        raise CsvFileError("The file is empty.")
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    check_encoding(io.BytesIO(data))
+    return data.decode("utf-8-sig")
+
+
+def open_text(stream: IO[bytes]) -> TextIO:
+    """A text stream over an uploaded file, once `check_encoding` has passed.
+
+    Reading through the stream keeps memory flat however large the file is;
+    the file is read twice (check, then parse) rather than held decoded.
+    """
+    check_encoding(stream)
+    stream.seek(0)
+    return io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+
+
+def check_encoding(stream: IO[bytes], chunk_size: int = 1 << 16) -> None:
+    """Read the whole stream once: raise CsvFileError unless it is non-blank UTF-8."""
+    first = stream.read(chunk_size)
+    if first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise CsvFileError("The file is UTF-16. Save it as CSV UTF-8 and upload it again.")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise CsvFileError(
-            f"The file is not UTF-8 (first bad byte on line {line}). "
-            "Save it as CSV UTF-8 and upload it again."
-        ) from None
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    blank = True
+    newlines = 0
+    chunk = first
+    while True:
+        final = not chunk
+        try:
+            decoder.decode(chunk, final=final)
+        except UnicodeDecodeError as exc:
+            # A sequence split across chunks is carried over without any newline in
+            # it, so the lines before the error are the earlier chunks' plus these.
+            line = newlines + exc.object[: exc.start].count(b"\n") + 1
+            raise CsvFileError(
+                f"The file is not UTF-8 (first bad byte on line {line}). "
+                "Save it as CSV UTF-8 and upload it again."
+            ) from None
+        if final:
+            break
+        blank = blank and not chunk.strip()
+        newlines += chunk.count(b"\n")
+        chunk = stream.read(chunk_size)
+    if blank:
+        raise CsvFileError("The file is empty.")
 
 
-def read_rows(text: str, rules: CsvRules) -> tuple[list[str], Iterator[ParsedRow]]:
-    """Check the header, then yield each data row parsed, in file order."""
-    header_line = text.split("\n", 1)[0]
+def read_rows(source: str | TextIO, rules: CsvRules) -> tuple[list[str], Iterator[ParsedRow]]:
+    """Check the header, then yield each data row parsed, in file order.
+
+    `source` is the decoded text or a text stream (`open_text`); rows are read
+    from it lazily, one at a time.
+    """
+    stream = io.StringIO(source, newline="") if isinstance(source, str) else source
+    header_line = stream.readline()
     delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    reader = csv.reader(itertools.chain([header_line], stream), delimiter=delimiter, strict=True)
     try:
         header = next(reader)
     except csv.Error as exc:
@@ -329,7 +385,15 @@ def build_entry(values: dict[str, str], source: str, account_id: str) -> dict[st
     return entry
 
 
+def header_csv() -> str:
+    """The template: the header line only, ready to fill in."""
+    out = io.StringIO()
+    csv.writer(out).writerow(TEMPLATE_HEADER)
+    return out.getvalue()
+
+
 def template_csv() -> str:
+    """The example: the header and one filled-in row."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(TEMPLATE_HEADER)
