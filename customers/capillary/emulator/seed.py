@@ -225,6 +225,7 @@ def seed_members(emulator: Emulator, n: int, *, rng_seed: int | None = 42) -> li
             marks = ",".join("?" * len(columns))
             sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
             db.executemany(sql, getattr(rows, table))
+    emulator.store.checkpoint()
     return ids
 
 

@@ -255,6 +255,13 @@ class Store:
             db.execute("DELETE FROM sqlite_sequence")
             self._seed_sequence()
 
+    def checkpoint(self) -> None:
+        """Fold the WAL into the main file: after a bulk load, reads would otherwise
+        search a large WAL (outside the memory map) for every page."""
+        if self.path != ":memory:":
+            with self._lock:
+                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def take_token(self, key: str, capacity: int, rate: float, now: float) -> tuple[bool, float]:
         """Token bucket shared by every process on this file: (allowed, tokens left)."""
         with self._lock:
