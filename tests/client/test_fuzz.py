@@ -96,7 +96,7 @@ CALLS: list[Callable[[CapillaryClient], CapillaryResponse]] = [
 ]
 
 SETTINGS = settings(
-    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
 
