@@ -40,11 +40,17 @@ def can(user: User | AnonymousUser, capability: Capability) -> bool:
 def role_of(user: User | AnonymousUser) -> str:
     if not user.is_authenticated:
         return ""
+    cached: str | None = getattr(user, "_staff_role", None)
+    if cached is not None:
+        return cached
     if getattr(user, "is_superuser", False):
-        return "Administrator"
-    names = set(user.groups.values_list("name", flat=True))
-    held = [role for role in ROLES if role in names]
-    return ", ".join(held) or "No role"
+        role = "Administrator"
+    else:
+        names = set(user.groups.values_list("name", flat=True))
+        role = ", ".join(r for r in ROLES if r in names) or "No role"
+    # Asked by the navigation and by every audit entry of a request: once is enough.
+    user._staff_role = role  # type: ignore[union-attr]
+    return role
 
 
 def _to_login(request: HttpRequest) -> HttpResponse:

@@ -140,6 +140,9 @@ class SqliteRateLimiter(_SlidingWindowLimiter):
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None or getattr(self._local, "pid", None) != pid:
             connection = sqlite3.connect(self._path, timeout=30.0, isolation_level=None)
+            # Grants are short-lived bookkeeping: WAL without an fsync per decision
+            # keeps a grant well under a millisecond; a crash loses only grants.
+            connection.execute("PRAGMA synchronous=NORMAL")
             self._local.connection = connection
             self._local.pid = pid
         return connection
