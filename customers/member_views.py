@@ -172,8 +172,10 @@ def _profile_context(found: Customer, source: str, account_id: str) -> dict[str,
         "member": found,
         "profiles": found.profiles,
         "extended": found.extended_fields,
-        "programs": extra.get("loyaltyProgramDetails") or [],
-        "cards": extra.get("cardDetails") or [],
+        "programs": [
+            _program(p) for p in extra.get("loyaltyProgramDetails") or [] if isinstance(p, dict)
+        ],
+        "cards": [_card(c) for c in extra.get("cardDetails") or [] if isinstance(c, dict)],
         "subscription_grid": _subscription_grid(subscriptions),
         "status_label": label or "",
         "status": (status.get("status") if isinstance(status, dict) else "")
@@ -181,6 +183,30 @@ def _profile_context(found: Customer, source: str, account_id: str) -> dict[str,
         "loyalty_type": found.loyalty_info.loyalty_type if found.loyalty_info else "",
         "fraud": extra.get("fraudDetails"),
         "query": f"?source={source}" + (f"&account_id={account_id}" if account_id else ""),
+    }
+
+
+def _program(raw: dict[str, Any]) -> dict[str, Any]:
+    """One enrollment in the names the template uses; Capillary may leave any key out."""
+    return {
+        "title": raw.get("programTitle") or f"Program {raw.get('programId', '?')}",
+        "tier": raw.get("currentSlab") or "—",
+        "next_tier": raw.get("nextSlab") or "",
+        "points": raw.get("loyaltyPoints", 0) or 0,
+        "lifetime_points": raw.get("lifetimePoints", 0) or 0,
+        "tier_expiry": raw.get("slabExpiryDate") or "",
+    }
+
+
+def _card(raw: dict[str, Any]) -> dict[str, Any]:
+    status = raw.get("statusInfo") if isinstance(raw.get("statusInfo"), dict) else {}
+    return {
+        "number": raw.get("cardNumber") or raw.get("cardnumber") or "?",
+        "series": raw.get("seriesName") or raw.get("seriesCode") or "",
+        "kind": str(raw.get("type") or "").lower(),
+        "label": status.get("label") or raw.get("statusLabel") or "",
+        "status": status.get("status") or raw.get("status") or "",
+        "expires": str(raw.get("expiryDate") or "")[:10],
     }
 
 

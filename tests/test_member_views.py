@@ -323,3 +323,23 @@ def test_registration_offers_the_orgs_extended_fields_from_capillary(store_clien
     entry = AuditEntry.objects.get(action="register")
     assert entry.request["extendedFields"]["gender"] == "Female"
     assert entry.after["extendedFields"]["city"] == "Pune"
+
+
+def test_the_profile_lists_cards_with_their_status(support_client):
+    data = registration(
+        support_client, card_number="MCPRM0000000042", card_series="73", card_status="ACTIVE"
+    )
+    assert support_client.post(reverse("register"), data).status_code == 302
+    member = AuditEntry.objects.get(action="register").customer_id
+    html = support_client.get(reverse("member", args=[member]) + "?source=INSTORE").content.decode()
+    assert "MCPRM0000000042" in html
+    assert "MemberCare Premier" in html
+
+
+def test_seeded_members_of_every_shape_render(support_client, emulator):
+    from customers.capillary.emulator import seed_members
+
+    seed_members(emulator, 40, rng_seed=7)
+    for member in range(100000001, 100000041):
+        response = support_client.get(reverse("member", args=[member]) + "?source=INSTORE")
+        assert response.status_code in (200, 404), (member, response.status_code)
