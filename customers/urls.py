@@ -6,6 +6,7 @@ from customers import history_views, member_views, views
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.LoginView.as_view(), name="login"),
+    path("healthz/", views.health, name="health"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("customers/", member_views.search, name="search"),
     path("customers/register/", member_views.register, name="register"),

@@ -53,3 +53,13 @@ def _error_page(request: HttpRequest, status: int, title: str, detail: str) -> H
     return render(
         request, "error.html", {"status": status, "title": title, "detail": detail}, status=status
     )
+
+
+@require_GET
+def health(request: HttpRequest) -> HttpResponse:
+    """For load balancers and uptime checks: the process answers and its database does."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return HttpResponse("ok", content_type="text/plain")

@@ -12,7 +12,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from customers.roles import ROLE_CAPABILITIES, ROLES, Capability
 from tests.conftest import make_staff
 
-PUBLIC = {"login", "logout"}
+PUBLIC = {"login", "logout", "health"}
 # Placeholders for ids that exist only once `seeded` has registered a member.
 MEMBER = "<member>"
 ENTRY = "<entry>"

@@ -87,3 +87,9 @@ def test_unknown_pages_get_a_friendly_404_without_a_stack_trace(db):
     assert response.status_code == 404
     assert "There is no page at this address" in response.content.decode()
     assert "Traceback" not in response.content.decode()
+
+
+def test_the_health_check_answers_without_signing_in(db):
+    response = Client().get(reverse("health"))
+    assert response.status_code == 200
+    assert response.content == b"ok"
