@@ -140,6 +140,12 @@ def member(request: HttpRequest, customer_id: int) -> HttpResponse:
         context["answer"] = answers.failure(error, write=False)
         return render(request, "customers/member.html", context)
     context.update(_profile_context(found, source, account_id))
+    if found.id is not None and found.id != customer_id:
+        # A merge victim's reads answer with the survivor (8069 / 91009).
+        context["survivor_url"] = (
+            reverse("member", kwargs={"customer_id": found.id}) + context["query"]
+        )
+        context["customer_id"] = found.id
     context["history"] = audit.entries_for_member(customer_id, limit=10)
     return _page(request, "customers/member.html", context)
 
@@ -606,14 +612,20 @@ def _consequence(found: Customer, data: dict[str, Any], source: str, account_id:
     if (kind.lower(), value) in held:
         return f"Member {found.id} already has {label.lower()} {value}; {NOTHING_CHANGES}"
     if kind != "cardnumber":
-        holder = services.existing_member_id(
+        same_source = services.existing_member_id(
             identifier_name=kind, value=value, source=source, account_id=account_id
         )
-        if holder and holder != found.id:
+        if same_source and same_source != found.id:
             return (
-                f"{label} {value} belongs to member {holder}. Adding it MERGES member "
-                f"{found.id} into member {holder}: {found.id} stops existing on its own "
-                f"and its reads point to {holder}."
+                f"{label} {value} already belongs to member {same_source} in {source}. "
+                "Capillary will refuse this (code 8008); change that member first."
+            )
+        anywhere = services.existing_member_id(identifier_name=kind, value=value, source="ALL")
+        if anywhere and anywhere != found.id:
+            return (
+                f"{label} {value} belongs to member {anywhere} in another source. Adding it "
+                f"MERGES member {found.id} into member {anywhere}: {found.id} stops existing "
+                f"on its own and its reads point to {anywhere}. This cannot be undone here."
             )
     if kind == "cardnumber":
         return f"Card {value} will be linked to member {found.id} with status ACTIVE."

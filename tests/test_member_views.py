@@ -3,9 +3,11 @@
 import re
 
 import pytest
+from django.contrib.auth.models import User
 from django.urls import reverse
 
 from customers import services
+from customers.capillary.schemas import AddCustomerRequest
 from customers.models import AuditEntry, FormToken
 
 HTMX = {"HX-Request": "true"}
@@ -255,17 +257,47 @@ def test_changing_an_identifier_asks_for_confirmation_first(support_client, memb
     assert AuditEntry.objects.filter(action="change_identifier").count() == 1
 
 
-def test_the_confirmation_spells_out_a_merge(support_client, store_client, member_id):
-    other = store_client.post(
-        reverse("register"),
-        registration(store_client, mobile="919900000002", email="b@example.com"),
-    )
-    assert other.status_code == 302
+def test_the_confirmation_warns_when_another_member_holds_it_in_this_source(
+    support_client, store_client, member_id
+):
+    other = registration(store_client, mobile="919900000002", email="b@example.com")
+    assert store_client.post(reverse("register"), other).status_code == 302
     url = reverse("member_identifiers", args=[member_id]) + "?source=INSTORE"
-    review = support_client.post(
-        url, {"operation": "add", "type": "mobile", "value": "919900000002", "reason": "merge"}
+    data = {"operation": "add", "type": "mobile", "value": "919900000002", "reason": "merge"}
+    assert (
+        "Capillary will refuse this (code 8008)" in support_client.post(url, data).content.decode()
     )
-    assert "MERGES member" in review.content.decode()
+    done = support_client.post(url, {**data, "confirmed": "on"})
+    assert "8008" in done.content.decode()
+
+
+def test_a_cross_source_merge_is_spelled_out_and_the_victim_points_to_the_survivor(
+    support_client, member_id
+):
+    survivor = services.register_member(
+        actor=User.objects.get(username="sam"),
+        request=AddCustomerRequest.model_validate(
+            {
+                "profiles": [
+                    {
+                        "identifiers": [{"type": "mobile", "value": "919900000002"}],
+                        "source": "MOBILE_APP",
+                        "accountId": "app-1",
+                    }
+                ]
+            }
+        ),
+    ).customer_id
+    url = reverse("member_identifiers", args=[member_id]) + "?source=INSTORE"
+    data = {"operation": "add", "type": "mobile", "value": "919900000002", "reason": "same person"}
+    review = support_client.post(url, data).content.decode()
+    assert f"MERGES member {member_id} into member {survivor}" in review
+    done = support_client.post(url, {**data, "confirmed": "on"}).content.decode()
+    assert "8051" in done
+    assert f"/customers/{survivor}/" in done
+    profile = support_client.get(reverse("member", args=[member_id]) + "?source=INSTORE")
+    assert "data-merged" in profile.content.decode()
+    assert f"/customers/{survivor}/" in profile.content.decode()
 
 
 def test_subscriptions_can_be_toggled(support_client, member_id):
