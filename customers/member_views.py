@@ -7,6 +7,7 @@ through `answers` and the shared `_answer.html` partial.
 """
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib import messages
@@ -235,6 +236,51 @@ def _current_subscriptions(customer_id: int) -> dict[str, str]:
     answer = get_client().get_subscriptions(customer_id)
     grid = _subscription_grid([s.model_dump(by_alias=True) for s in answer.subscriptions])
     return {row["name"]: row["state"] for row in grid if row["state"] in ("OPTIN", "OPTOUT")}
+
+
+@require_GET
+@requires(Capability.VIEW_HISTORY)
+def capillary_audit(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """Capillary's own audit log of a member (E11), beside the console's history.
+
+    Loaded after the profile (htmx, on load) so opening a profile stays one call.
+    """
+    context: dict[str, Any] = {"customer_id": customer_id, "query": _query_of(request)}
+    try:
+        answer = get_client().get_audit_logs(customer_id, limit=20)
+    except cap.CapillaryError as error:
+        context["answer"] = answers.failure(error, write=False)
+    else:
+        context["rows"] = [_audit_row(row) for row in answer.data]
+    return _page(request, "customers/capillary_audit.html", context, partial="log")
+
+
+def _query_of(request: HttpRequest) -> str:
+    source, account_id = _context(request)
+    return f"?source={source}" + (f"&account_id={account_id}" if account_id else "")
+
+
+def _shown(value: object) -> str:
+    return "—" if value in (None, "") else str(value)
+
+
+def _audit_row(row: Any) -> dict[str, Any]:
+    who = row.user_context_details
+    changes = []
+    for event in row.events or []:
+        extra = event.additional_fields or {}
+        before, after = extra.get("previousValue"), extra.get("currentValue")
+        change = f"{event.event_type or event.updated_field or 'change'}"
+        if before is not None or after is not None:
+            change += f": {_shown(before)} → {_shown(after)}"
+        changes.append(change)
+    return {
+        "when": datetime.fromtimestamp(row.created_on / 1000, tz=UTC) if row.created_on else None,
+        "who": (who.entity_source_id or who.entity_id) if who else "",
+        "via": (who.entity_source if who else "") or row.updated_by_mode or "",
+        "request_id": row.request_id or "",
+        "changes": changes,
+    }
 
 
 # --- register -------------------------------------------------------------------

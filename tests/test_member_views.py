@@ -375,3 +375,26 @@ def test_seeded_members_of_every_shape_render(support_client, emulator):
     for member in range(100000001, 100000041):
         response = support_client.get(reverse("member", args=[member]) + "?source=INSTORE")
         assert response.status_code in (200, 404), (member, response.status_code)
+
+
+def test_capillarys_own_audit_log_shows_beside_the_profile(support_client, member_id):
+    url = reverse("member_edit", args=[member_id]) + "?source=INSTORE"
+    data = {
+        "last_name": "Iyer",
+        "reason": "name",
+        "channels-TOTAL_FORMS": "0",
+        "channels-INITIAL_FORMS": "0",
+    }
+    support_client.post(url, data)
+    profile = support_client.get(reverse("member", args=[member_id]) + "?source=INSTORE")
+    log_url = reverse("member_capillary_audit", args=[member_id])
+    assert log_url in profile.content.decode()
+    fragment = support_client.get(log_url + "?source=INSTORE", headers=HTMX).content.decode()
+    assert "from Capillary" in fragment
+    assert "Sam" in fragment  # the staff member reached Capillary through USER-CONTEXT headers
+    assert "<html" not in fragment
+
+
+def test_store_managers_do_not_get_capillarys_audit_log(store_client, member_id):
+    profile = store_client.get(reverse("member", args=[member_id]) + "?source=INSTORE")
+    assert "capillary-audit" not in profile.content.decode()
