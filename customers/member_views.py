@@ -206,7 +206,8 @@ def _program(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def _card(raw: dict[str, Any]) -> dict[str, Any]:
-    status = raw.get("statusInfo") if isinstance(raw.get("statusInfo"), dict) else {}
+    info = raw.get("statusInfo")
+    status: dict[str, Any] = info if isinstance(info, dict) else {}
     return {
         "number": raw.get("cardNumber") or raw.get("cardnumber") or "?",
         "series": raw.get("seriesName") or raw.get("seriesCode") or "",
