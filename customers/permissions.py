@@ -49,7 +49,7 @@ def role_of(user: User | AnonymousUser) -> str:
         names = set(user.groups.values_list("name", flat=True))
         role = ", ".join(r for r in ROLES if r in names) or "No role"
     # Asked by the navigation and by every audit entry of a request: once is enough.
-    user._staff_role = role  # type: ignore[union-attr,attr-defined]
+    user._staff_role = role  # type: ignore[attr-defined]
     return role
 
 
