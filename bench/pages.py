@@ -100,9 +100,7 @@ def in_process(samples: int) -> dict[str, object]:
     user.groups.add(Group.objects.get(name="Support staff"))
     emulator = gateway.get_emulator()
     timing = TimingTransport(emulator.transport())
-    gateway._client = CapillaryClient(  # noqa: SLF001 - the benchmark wraps the transport
-        gateway.EMULATOR_BASE_URL, gateway._auth(), transport=timing  # noqa: SLF001
-    )
+    gateway._client = CapillaryClient(gateway.EMULATOR_BASE_URL, gateway._auth(), transport=timing)
     member = services.register_member(
         actor=user,
         request=AddCustomerRequest.model_validate(
@@ -268,7 +266,11 @@ def main() -> None:
             args.seconds,
             args.worker_class,
         )
-        print(json.dumps({"latency_ms": args.latency_ms, "in_process": report, "http": http}, indent=2))
+        print(
+            json.dumps(
+                {"latency_ms": args.latency_ms, "in_process": report, "http": http}, indent=2
+            )
+        )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
