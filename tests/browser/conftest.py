@@ -85,6 +85,12 @@ def sign_in(page, transactional_db):
 
 
 def screenshot(page, name: str) -> None:
-    """Keep a picture of a main screen for the README."""
+    """Keep a picture of a main screen for the README, when asked to.
+
+    `UPDATE_SCREENSHOTS=1 make test` refreshes docs/screenshots/; ordinary runs
+    leave the tracked pictures alone so the tree stays clean.
+    """
+    if os.environ.get("UPDATE_SCREENSHOTS") != "1":
+        return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
