@@ -7,7 +7,7 @@ that says what is known about the write.
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from pydantic import ValidationError
@@ -16,6 +16,9 @@ from customers.capillary import errors as cap
 from customers.capillary.errors import ApiCode, describe
 from customers.capillary.schemas import field_errors
 from customers.models import AuditEntry
+
+if TYPE_CHECKING:
+    from customers.services import RowResult, WriteResult
 
 
 @dataclass(frozen=True)
@@ -88,22 +91,18 @@ def from_entry(entry: AuditEntry) -> Answer:
     )
 
 
-def success(
-    *,
-    customer_id: int | None,
-    warnings: Iterable[ApiCode],
-    side_effects: Iterable[Any],
-    entry_id: int,
-) -> Answer:
+def success(result: "WriteResult | RowResult") -> Answer:
+    """A write Capillary accepted; bulk rows carry no side effects of their own."""
+    effects = getattr(result, "side_effects", [])
     return Answer(
         ok=True,
-        warnings=lines(warnings),
+        warnings=lines(result.warnings),
         side_effects=[
             describe_effect(e.model_dump(mode="json", by_alias=True, exclude_none=True))
-            for e in side_effects
+            for e in effects
         ],
-        customer_id=customer_id,
-        entry_id=entry_id,
+        customer_id=result.customer_id,
+        entry_id=result.entry.pk,
     )
 
 

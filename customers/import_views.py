@@ -110,12 +110,7 @@ def _send_one(request: HttpRequest, form: UpsertForm, context: dict[str, Any]) -
         refused = cap.Rejected("entry refused", errors=result.errors, warnings=result.warnings)
         answer = answers.failure(refused, form, field_map=UPSERT_FIELD_MAP)
     else:
-        answer = answers.success(
-            customer_id=result.customer_id,
-            warnings=result.warnings,
-            side_effects=[],
-            entry_id=result.entry.pk,
-        )
+        answer = answers.success(result)
     answer.customer_id = result.customer_id
     context["answer"] = answer
     context["member"] = _member_summary(result.entry.after, result.customer_id)

@@ -509,12 +509,7 @@ def edit_profile(request: HttpRequest, customer_id: int) -> HttpResponse:
     except cap.CapillaryError as error:
         context["answer"] = answers.failure(error, form, field_map=EDIT_FIELD_MAP)
         return _page(request, "customers/edit.html", context, partial="form")
-    context["answer"] = answers.success(
-        customer_id=result.customer_id,
-        warnings=result.warnings,
-        side_effects=result.side_effects,
-        entry_id=result.entry.pk,
-    )
+    context["answer"] = answers.success(result)
     return _page(request, "customers/edit.html", context, partial="form")
 
 
@@ -581,12 +576,7 @@ def enroll(request: HttpRequest, customer_id: int) -> HttpResponse:
         except cap.CapillaryError as error:
             context["answer"] = answers.failure(error, form, field_map={"loyalty_type": "program"})
         else:
-            context["answer"] = answers.success(
-                customer_id=result.customer_id,
-                warnings=result.warnings,
-                side_effects=result.side_effects,
-                entry_id=result.entry.pk,
-            )
+            context["answer"] = answers.success(result)
     return _page(request, "customers/enroll.html", context, partial="form")
 
 
@@ -631,12 +621,7 @@ def identifiers(request: HttpRequest, customer_id: int) -> HttpResponse:
             },
         )
     else:
-        context["answer"] = answers.success(
-            customer_id=result.customer_id,
-            warnings=result.warnings,
-            side_effects=result.side_effects,
-            entry_id=result.entry.pk,
-        )
+        context["answer"] = answers.success(result)
         if result.customer_id and result.customer_id != customer_id:
             context["merged_into"] = result.customer_id
     return _page(request, "customers/identifiers.html", context, partial="form")
@@ -716,12 +701,7 @@ def subscriptions(request: HttpRequest, customer_id: int) -> HttpResponse:
             except cap.CapillaryError as error:
                 context["answer"] = answers.failure(error, form)
             else:
-                context["answer"] = answers.success(
-                    customer_id=result.customer_id,
-                    warnings=result.warnings,
-                    side_effects=[],
-                    entry_id=result.entry.pk,
-                )
+                context["answer"] = answers.success(result)
                 context["form"] = SubscriptionsForm(current=_current_subscriptions(customer_id))
     return _page(request, "customers/subscriptions.html", context, partial="form")
 
@@ -757,12 +737,7 @@ def status(request: HttpRequest, customer_id: int) -> HttpResponse:
                     error, form, field_map={"status_label": "label"}
                 )
             else:
-                context["answer"] = answers.success(
-                    customer_id=result.customer_id,
-                    warnings=result.warnings,
-                    side_effects=[],
-                    entry_id=result.entry.pk,
-                )
+                context["answer"] = answers.success(result)
     return _page(request, "customers/status.html", context, partial="form")
 
 
