@@ -1,6 +1,7 @@
 """Shared helpers for the import and upsert tests: files, jobs, and watching the emulator."""
 
 import io
+import threading
 from collections import Counter
 
 import pytest
@@ -93,11 +94,13 @@ def applied(monkeypatch):
 
     seen: Counter[str] = Counter()
     original = bulk._one
+    lock = threading.Lock()  # batches may be in flight from several threads
 
     def counting(ctx, element, skip_change):
         for identifier in element.get("profiles", [{}])[0].get("identifiers", []):
             if identifier.get("type") == "mobile":
-                seen[identifier["value"]] += 1
+                with lock:
+                    seen[identifier["value"]] += 1
         return original(ctx, element, skip_change)
 
     monkeypatch.setattr(bulk, "_one", counting)

@@ -11,6 +11,8 @@ CAPILLARY_BASE_URL = ""
 CAPILLARY_EMULATOR_STATE = ":memory:"
 CAPILLARY_RATE_LIMIT_STATE = ":memory:"
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# Batches sent from pool threads would not see a test's uncommitted rows.
+IMPORT_IN_FLIGHT_BATCHES = 1
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -194,8 +194,8 @@ def test_a_killed_worker_process_is_finished_by_the_next_without_double_sends(tm
             assert worker.poll() is None, "the worker ended before its first batch"
             assert time.monotonic() < deadline, "no batch finished within 30 s"
             time.sleep(0.02)
-        # Into the next call: the second batch has been marked sent.
-        while _job_state(database, job_id)[2] < 2:
+        # Into the next calls: a later batch has been marked sent.
+        while _job_state(database, job_id)[2] < 3:
             time.sleep(0.01)
         worker.send_signal(signal.SIGKILL)
     finally:
@@ -209,7 +209,8 @@ def test_a_killed_worker_process_is_finished_by_the_next_without_double_sends(tm
             "SELECT COUNT(*) FROM customers_importrow WHERE job_id = ? AND status = 'sent'",
             (job_id,),
         ).fetchone()[0]
-    assert left_sent == 10, "the kill should land while the second batch is in flight"
+    # Two batches are in flight at a time: the kill lands while one or two are.
+    assert left_sent in (10, 20)
 
     console("manage.py", "resume_imports", "--stale-after", "0", "--in-process", "-v", "0")
 
