@@ -7,7 +7,9 @@ through `answers` and the shared `_answer.html` partial.
 """
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import wraps
 from typing import Any
 
 from django.contrib import messages
@@ -407,19 +409,45 @@ def register_receipt(request: HttpRequest, entry_id: int) -> HttpResponse:
 # --- edits on one member -----------------------------------------------------------
 
 
-def _load_for_edit(request: HttpRequest, customer_id: int) -> tuple[Customer, str, str]:
-    source, account_id = _context(request)
-    try:
-        found = services.load_member(
-            actor=request.user,
-            customer_id=customer_id,
-            source=source,
-            account_id=account_id,
-            record=False,
-        )
-    except cap.NotFound:
-        raise Http404("No such member") from None
-    return found, source, account_id
+MemberView = Callable[[HttpRequest, Customer, str, str], HttpResponse]
+
+
+def member_screen(capability: Capability) -> Callable[[MemberView], Callable[..., HttpResponse]]:
+    """A screen about one member: the member is loaded (or the failure shown) first.
+
+    The view receives the member as Capillary holds it now, with the source and
+    account the screen works in; that same load is the audit's before snapshot.
+    """
+
+    def decorate(view: MemberView) -> Callable[..., HttpResponse]:
+        @require_http_methods(["GET", "POST"])
+        @requires(capability)
+        @wraps(view)
+        def wrapper(request: HttpRequest, customer_id: int) -> HttpResponse:
+            source, account_id = _context(request)
+            try:
+                found = services.load_member(
+                    actor=request.user,
+                    customer_id=customer_id,
+                    source=source,
+                    account_id=account_id,
+                    record=False,
+                )
+            except cap.NotFound:
+                raise Http404("No such member") from None
+            except cap.CapillaryError as error:
+                context = {
+                    "customer_id": customer_id,
+                    "source": source,
+                    "account_id": account_id,
+                    "answer": answers.failure(error, write=False),
+                }
+                return render(request, "customers/member.html", context)
+            return view(request, found, source, account_id)
+
+        return wrapper
+
+    return decorate
 
 
 def _edit_context(found: Customer, source: str, account_id: str, **extra: Any) -> dict[str, Any]:
@@ -440,12 +468,11 @@ def _profile_of(found: Customer, source: str, account_id: str) -> Any:
     return found.profiles[0] if found.profiles else None
 
 
-@require_http_methods(["GET", "POST"])
-@requires(Capability.EDIT_PROFILE)
-def edit_profile(request: HttpRequest, customer_id: int) -> HttpResponse:
-    found, source, account_id = _edit_context_or_error(request, customer_id)
-    if isinstance(found, HttpResponse):
-        return found
+@member_screen(Capability.EDIT_PROFILE)
+def edit_profile(
+    request: HttpRequest, found: Customer, source: str, account_id: str
+) -> HttpResponse:
+    customer_id = found.id or 0
     profile = _profile_of(found, source, account_id)
     is_loyalty = bool(found.loyalty_info and found.loyalty_info.loyalty_type == "loyalty")
     specs = extended_field_specs()
@@ -526,27 +553,9 @@ def channel_row(request: HttpRequest, customer_id: int) -> HttpResponse:
     return render(request, "customers/edit.html#channel_row", {"row": form, "index": index})
 
 
-def _edit_context_or_error(request: HttpRequest, customer_id: int) -> tuple[Any, str, str]:
-    """The member to edit, or a response explaining why it cannot be loaded."""
-    try:
-        return _load_for_edit(request, customer_id)
-    except cap.CapillaryError as error:
-        source, account_id = _context(request)
-        context = {
-            "customer_id": customer_id,
-            "source": source,
-            "account_id": account_id,
-            "answer": answers.failure(error, write=False),
-        }
-        return render(request, "customers/member.html", context), source, account_id
-
-
-@require_http_methods(["GET", "POST"])
-@requires(Capability.ENROLL)
-def enroll(request: HttpRequest, customer_id: int) -> HttpResponse:
-    found, source, account_id = _edit_context_or_error(request, customer_id)
-    if isinstance(found, HttpResponse):
-        return found
+@member_screen(Capability.ENROLL)
+def enroll(request: HttpRequest, found: Customer, source: str, account_id: str) -> HttpResponse:
+    customer_id = found.id or 0
     org = catalogue()
     form = EnrollForm(request.POST or None, catalogue=org)
     context = _edit_context(found, source, account_id, form=form)
@@ -580,12 +589,11 @@ def enroll(request: HttpRequest, customer_id: int) -> HttpResponse:
     return _page(request, "customers/enroll.html", context, partial="form")
 
 
-@require_http_methods(["GET", "POST"])
-@requires(Capability.CHANGE_IDENTIFIERS)
-def identifiers(request: HttpRequest, customer_id: int) -> HttpResponse:
-    found, source, account_id = _edit_context_or_error(request, customer_id)
-    if isinstance(found, HttpResponse):
-        return found
+@member_screen(Capability.CHANGE_IDENTIFIERS)
+def identifiers(
+    request: HttpRequest, found: Customer, source: str, account_id: str
+) -> HttpResponse:
+    customer_id = found.id or 0
     org = catalogue()
     form = IdentifierForm(request.POST or None, catalogue=org, initial={"operation": "add"})
     context = _edit_context(found, source, account_id, form=form)
@@ -664,12 +672,11 @@ def _consequence(found: Customer, data: dict[str, Any], source: str, account_id:
     return f"{label} {value} will be added to member {found.id} in {source}."
 
 
-@require_http_methods(["GET", "POST"])
-@requires(Capability.CHANGE_SUBSCRIPTIONS)
-def subscriptions(request: HttpRequest, customer_id: int) -> HttpResponse:
-    found, source, account_id = _edit_context_or_error(request, customer_id)
-    if isinstance(found, HttpResponse):
-        return found
+@member_screen(Capability.CHANGE_SUBSCRIPTIONS)
+def subscriptions(
+    request: HttpRequest, found: Customer, source: str, account_id: str
+) -> HttpResponse:
+    customer_id = found.id or 0
     try:
         current = _current_subscriptions(customer_id)
     except cap.CapillaryError as error:
@@ -706,12 +713,9 @@ def subscriptions(request: HttpRequest, customer_id: int) -> HttpResponse:
     return _page(request, "customers/subscriptions.html", context, partial="form")
 
 
-@require_http_methods(["GET", "POST"])
-@requires(Capability.CHANGE_STATUS)
-def status(request: HttpRequest, customer_id: int) -> HttpResponse:
-    found, source, account_id = _edit_context_or_error(request, customer_id)
-    if isinstance(found, HttpResponse):
-        return found
+@member_screen(Capability.CHANGE_STATUS)
+def status(request: HttpRequest, found: Customer, source: str, account_id: str) -> HttpResponse:
+    customer_id = found.id or 0
     form = StatusForm(request.POST or None, catalogue=catalogue())
     context = _edit_context(found, source, account_id, form=form)
     if request.method == "POST" and form.is_valid():
