@@ -178,12 +178,15 @@ def check_encoding(stream: IO[bytes], chunk_size: int = 1 << 16) -> None:
     first = stream.read(chunk_size)
     if first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise CsvFileError("The file is UTF-16. Save it as CSV UTF-8 and upload it again.")
-    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    # Plain UTF-8 after the BOM: the "utf-8-sig" decoder lets a truncated BOM at
+    # the end of the file pass silently.
+    decoder = codecs.getincrementaldecoder("utf-8")()
     blank = True
     newlines = 0
-    chunk = first
+    raw = first
+    chunk = first.removeprefix(codecs.BOM_UTF8)
     while True:
-        final = not chunk
+        final = not raw
         try:
             decoder.decode(chunk, final=final)
         except UnicodeDecodeError as exc:
@@ -198,7 +201,7 @@ def check_encoding(stream: IO[bytes], chunk_size: int = 1 << 16) -> None:
             break
         blank = blank and not chunk.strip()
         newlines += chunk.count(b"\n")
-        chunk = stream.read(chunk_size)
+        raw = chunk = stream.read(chunk_size)
     if blank:
         raise CsvFileError("The file is empty.")
 

@@ -8,6 +8,7 @@ is audited like a hand edit.
 """
 
 import csv
+import itertools
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -97,7 +98,7 @@ def create_job(
     )
     total = invalid = 0
     chunk: list[ImportRow] = []
-    for row in _chained(first, parsed):
+    for row in itertools.chain([first], parsed):
         stored = _row_for(job, row)
         total += 1
         invalid += stored.status == RowStatus.INVALID
@@ -111,11 +112,6 @@ def create_job(
     )
     job.refresh_from_db()
     return job
-
-
-def _chained(first: ParsedRow, rest: Iterator[ParsedRow]) -> Iterator[ParsedRow]:
-    yield first
-    yield from rest
 
 
 def _row_for(job: ImportJob, parsed: ParsedRow) -> ImportRow:

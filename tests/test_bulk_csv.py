@@ -1,10 +1,19 @@
 import codecs
+import io
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from customers.bulk_csv import CsvFileError, CsvRules, decode, read_rows, template_csv
+from customers.bulk_csv import (
+    CsvFileError,
+    CsvRules,
+    check_encoding,
+    decode,
+    open_text,
+    read_rows,
+    template_csv,
+)
 
 RULES = CsvRules(status_labels=frozenset({"Active", "Blocked"}))
 
@@ -147,3 +156,30 @@ def test_arbitrary_bytes_never_raise_anything_but_a_file_error(data):
         list(rows)
     except CsvFileError as refused:
         assert str(refused)
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 3, 64])
+def test_the_encoding_check_reads_in_chunks_without_splitting_characters(chunk_size):
+    text = "mobile,first_name\n919900000001,Zoë 🌸\n"
+    check_encoding(io.BytesIO(codecs.BOM_UTF8 + text.encode()), chunk_size=chunk_size)
+    bad = b"mobile\n919900000001\nJos\xe9\n"
+    with pytest.raises(CsvFileError, match="line 3"):
+        check_encoding(io.BytesIO(bad), chunk_size=chunk_size)
+
+
+@pytest.mark.parametrize("data", [b"\xef", b"\xef\xbb", b"mobile\n9\xe2\x82"])
+def test_a_file_cut_inside_a_character_is_not_utf8(data):
+    with pytest.raises(CsvFileError, match="not UTF-8"):
+        decode(data)
+
+
+def test_a_file_holding_only_a_byte_order_mark_is_empty():
+    with pytest.raises(CsvFileError, match="empty"):
+        decode(codecs.BOM_UTF8)
+
+
+def test_rows_are_read_from_an_uploaded_file_as_a_stream():
+    upload = io.BytesIO(codecs.BOM_UTF8 + b"mobile;first_name\n919900000002;Ravi\n")
+    columns, rows = read_rows(open_text(upload), RULES)
+    assert columns == ["mobile", "first_name"]
+    assert [row.values for row in rows] == [{"mobile": "919900000002", "first_name": "Ravi"}]

@@ -1,6 +1,7 @@
 """Uploading a CSV: stored rows, the preview, and every bad file answered in words."""
 
 import codecs
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -37,7 +38,10 @@ def test_the_upload_page_documents_the_format_and_offers_the_template(support_cl
         assert column in page
     assert reverse("import_template") in page
     assert reverse("import_example") in page
-    assert 'for="id_file"' in page
+    for input_id in re.findall(
+        r'<(?:input|select|textarea)(?![^>]*type="hidden")[^>]*\bid="([^"]+)"', page
+    ):
+        assert f'for="{input_id}"' in page, input_id
     assert "20.0\xa0MB" in page
 
 
