@@ -537,6 +537,13 @@ def edit_profile(
         context["answer"] = answers.failure(error, form, field_map=EDIT_FIELD_MAP)
         return _page(request, "customers/edit.html", context, partial="form")
     context["answer"] = answers.success(result)
+    if getattr(request, "htmx", False):
+        # The form in the page already shows what was saved: send only the answer
+        # (rendering 40 inputs again would cost more than the console's own work).
+        response = render(request, "customers/edit.html#saved", context)
+        response["HX-Retarget"] = "#edit-answer"
+        response["HX-Reswap"] = "innerHTML"
+        return response
     return _page(request, "customers/edit.html", context, partial="form")
 
 

@@ -198,10 +198,17 @@ def test_editing_names_and_channels_saves_and_shows_the_answer(support_client, m
         "channels-1-value": "asha.iyer@example.com",
     }
     response = support_client.post(url, data, headers=HTMX)
+    # htmx: only the answer comes back, into the slot above the form the user still sees.
     assert "Saved in Capillary" in response.content.decode()
+    assert response["HX-Retarget"] == "#edit-answer"
+    assert "<form" not in response.content.decode()
     entry = AuditEntry.objects.get(action="update_profile")
     assert entry.reason == "Name change at the desk"
     assert entry.after["profiles"][0]["lastName"] == "Iyer"
+    # Without JavaScript the whole page comes back with the answer on top of the form.
+    plain = support_client.post(url, {**data, "last_name": "Iyer-Rao"})
+    assert "Saved in Capillary" in plain.content.decode()
+    assert 'id="edit-form"' in plain.content.decode()
 
 
 def test_editing_needs_a_reason(support_client, member_id):
