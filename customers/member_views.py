@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 from pydantic import ValidationError
 
-from customers import answers, audit, services
+from customers import answers, services
 from customers.capillary import errors as cap
 from customers.capillary.schemas import (
     AddCustomerRequest,
@@ -125,7 +125,7 @@ def member(request: HttpRequest, customer_id: int) -> HttpResponse:
         "account_id": account_id,
     }
     try:
-        found = services.load_member(
+        found, history = services.open_profile(
             actor=request.user, customer_id=customer_id, source=source, account_id=account_id
         )
     except cap.Rejected as error:
@@ -149,7 +149,7 @@ def member(request: HttpRequest, customer_id: int) -> HttpResponse:
             reverse("member", kwargs={"customer_id": found.id}) + context["query"]
         )
         context["customer_id"] = found.id
-    context["history"] = audit.entries_for_member(customer_id, limit=10)
+    context["history"] = history
     return _page(request, "customers/member.html", context)
 
 
@@ -427,11 +427,7 @@ def member_screen(capability: Capability) -> Callable[[MemberView], Callable[...
             source, account_id = _context(request)
             try:
                 found = services.load_member(
-                    actor=request.user,
-                    customer_id=customer_id,
-                    source=source,
-                    account_id=account_id,
-                    record=False,
+                    customer_id=customer_id, source=source, account_id=account_id
                 )
             except cap.NotFound:
                 raise Http404("No such member") from None

@@ -143,18 +143,36 @@ def find_members(
     return result
 
 
-def load_member(
-    *, actor: Actor, customer_id: int, source: str, account_id: str = "", record: bool = True
-) -> Customer:
-    """The 360 profile: every source profile, loyalty, cards, subscriptions, status."""
-    member = get_client().get_customer(
+def load_member(*, customer_id: int, source: str, account_id: str = "") -> Customer:
+    """A member as an edit screen needs it (the edit itself is what gets audited)."""
+    return get_client().get_customer(
         customer_id, source=source, account_id=account_id or None, embed=PROFILE_EMBEDS
     )
-    if record:
+
+
+def open_profile(
+    *, actor: Actor, customer_id: int, source: str, account_id: str = ""
+) -> tuple[Customer, list[AuditEntry]]:
+    """The 360 profile and the member's recent console history, read as one.
+
+    The console's own work (recording who opened the profile, reading the
+    timeline) happens while Capillary is answering, so opening a profile costs
+    about one Capillary round trip. The opening is recorded even when Capillary
+    then fails: the attempt to look is what the auditors ask about.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        answer = pool.submit(
+            get_client().get_customer,
+            customer_id,
+            source=source,
+            account_id=account_id or None,
+            embed=PROFILE_EMBEDS,
+        )
         audit.record_read(
             actor=actor, action=Action.VIEW_PROFILE, customer_id=customer_id, source=source
         )
-    return member
+        history = audit.entries_for_member(customer_id, limit=10)
+        return answer.result(), history
 
 
 def existing_member_id(
