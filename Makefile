@@ -17,13 +17,15 @@ $(STAMP): pyproject.toml
 	@$(PY) -m pip install --quiet --disable-pip-version-check -e . --group dev
 	@touch $(STAMP)
 
-# Migrates, creates demo accounts (DEBUG only), seeds the emulator once, then
-# serves the console and one task worker; Ctrl-C stops both.
+# Migrates, creates demo accounts (DEBUG only), seeds the emulator once, queues
+# again any import whose worker died (no heartbeat for two minutes), then serves
+# the console and one task worker; Ctrl-C stops both.
 run: $(STAMP)
 	@mkdir -p var
 	@DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput -v 0
 	@DEBUG=$${DEBUG:-true} $(PY) manage.py create_demo_accounts
 	@DEBUG=$${DEBUG:-true} $(PY) manage.py seed_emulator --members 200 --if-empty
+	@DEBUG=$${DEBUG:-true} $(PY) manage.py resume_imports
 	@echo "Member Care Console on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
 	@trap 'kill 0' INT TERM EXIT; \
 	DEBUG=$${DEBUG:-true} $(PY) manage.py db_worker --queue-name '*' & \

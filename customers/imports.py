@@ -9,7 +9,6 @@ is audited like a hand edit.
 
 import csv
 import itertools
-import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,8 +25,6 @@ from customers.bulk_csv import CsvFileError, CsvRules, ParsedRow, RowProblem, op
 from customers.capillary.schemas import UpsertEntry, field_errors
 from customers.gateway import catalogue, extended_field_specs
 from customers.models import ImportJob, ImportRow
-
-logger = logging.getLogger(__name__)
 
 Status = ImportJob.Status
 RowStatus = ImportRow.Status

@@ -517,7 +517,7 @@ def _codes(codes: Sequence[ApiCode]) -> str:
 
 
 def _code_text(codes: Sequence[ApiCode]) -> str:
-    parts: list[Any] = []
+    parts: list[str] = []
     for code in codes:
         extra = f" (Capillary: {code.message})" if code.message else ""
         parts.append(f"{code.code} {describe(code.code).words}{extra}")

@@ -2,6 +2,7 @@
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
@@ -86,10 +87,10 @@ def test_progress_shows_counts_and_an_eta(support_client):
         unknown_rows=1,
     )
     job.refresh_from_db()
-    progress = imports.progress(job, now=now + imports.timedelta(seconds=60))
+    progress = imports.progress(job, now=now + timedelta(seconds=60))
     assert (progress.processed, progress.remaining, progress.percent) == (10, 30, 25)
     assert progress.rows_per_minute == 10
-    assert progress.eta == imports.timedelta(minutes=3)
+    assert progress.eta == timedelta(minutes=3)
     assert progress.eta_words == "about 3 min 0 s"
     page = support_client.get(detail(job), headers=PROGRESS).content.decode()
     for name, count in (("done", 8), ("failed", 1), ("warnings", 2), ("unknown", 1)):
