@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from customers import history_views, member_views, views
+from customers import history_views, import_views, member_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -43,4 +43,18 @@ urlpatterns = [
     path("history/", history_views.history, name="history"),
     path("history/export/", history_views.history_export, name="history_export"),
     path("history/<int:pk>/", history_views.history_detail, name="history_detail"),
+    path("upsert/", import_views.upsert, name="upsert"),
+    path("imports/", import_views.imports_list, name="imports"),
+    path("imports/new/", import_views.import_new, name="import_new"),
+    path("imports/template.csv", import_views.import_template, name="import_template"),
+    path("imports/example.csv", import_views.import_example, name="import_example"),
+    path("imports/<int:job_id>/", import_views.import_detail, name="import_detail"),
+    path(
+        "imports/<int:job_id>/results.csv",
+        import_views.import_results_csv,
+        name="import_results_csv",
+    ),
+    path(
+        "imports/<int:job_id>/to-fix.csv", import_views.import_failed_csv, name="import_failed_csv"
+    ),
 ]

@@ -16,15 +16,17 @@ PUBLIC = {"login", "logout", "health"}
 # Placeholders for ids that exist only once `seeded` has registered a member.
 MEMBER = "<member>"
 ENTRY = "<entry>"
+JOB = "<job>"
 
 
 @pytest.fixture
 def seeded(db):
-    """A member in the emulator, and the audit entry of its registration."""
+    """A member in the emulator, the audit entry of its registration, and an import job."""
     from django.contrib.auth.models import User
 
     from customers import services
     from customers.capillary.schemas import AddCustomerRequest
+    from customers.models import ImportJob
 
     registrar = User.objects.create_user("registrar")
     result = services.register_member(
@@ -40,7 +42,8 @@ def seeded(db):
             }
         ),
     )
-    return {MEMBER: result.customer_id, ENTRY: result.entry.pk}
+    job = ImportJob.objects.create(owner=registrar, file_name="members.csv", columns=["mobile"])
+    return {MEMBER: result.customer_id, ENTRY: result.entry.pk, JOB: job.pk}
 
 
 def resolved(kwargs: dict[str, object], seeded: dict[str, object]) -> dict[str, object]:
@@ -77,6 +80,14 @@ URL_CASES: dict[str, tuple[Capability | None, dict[str, object], str]] = {
         "?source=INSTORE",
     ),
     "history_export": (Capability.EXPORT_HISTORY, {}, "?action=search"),
+    "upsert": (Capability.UPSERT, {}, ""),
+    "imports": (Capability.UPSERT, {}, ""),
+    "import_new": (Capability.UPSERT, {}, ""),
+    "import_template": (Capability.UPSERT, {}, ""),
+    "import_example": (Capability.UPSERT, {}, ""),
+    "import_detail": (Capability.UPSERT, {"job_id": JOB}, ""),
+    "import_results_csv": (Capability.UPSERT, {"job_id": JOB}, ""),
+    "import_failed_csv": (Capability.UPSERT, {"job_id": JOB}, ""),
 }
 
 
@@ -104,7 +115,9 @@ def test_every_console_url_has_a_case():
 def test_the_view_declares_the_capability_the_matrix_gives_it(name):
     capability, kwargs, _ = URL_CASES[name]
     view = (
-        get_resolver().resolve(reverse(name, kwargs=resolved(kwargs, {MEMBER: 1, ENTRY: 1}))).func
+        get_resolver()
+        .resolve(reverse(name, kwargs=resolved(kwargs, {MEMBER: 1, ENTRY: 1, JOB: 1})))
+        .func
     )
     view = getattr(view, "view_class", view)
     assert getattr(view, "required_capability", "missing") == capability
