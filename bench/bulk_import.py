@@ -1,0 +1,311 @@
+"""A bulk import at scale: N rows through the real console processes, against the emulator.
+
+    .venv/bin/python -m bench.bulk_import --rows 100000 --rate 300 --batch 100
+
+Everything runs as it does under `make run`, in a temporary directory: the web
+process (`runserver`), one task worker (`db_worker`), and the emulator served on
+a socket (`capillary_emulator`, as a remote Capillary would be) with its own
+state file. The emulator allows `--rate` bulk-upsert requests a minute, and the
+console's shared limiter is configured to the same quota.
+
+The script signs in, uploads the file, opens the preview, starts the import and
+watches the job until it ends, then downloads the result CSV. It reports:
+
+- throughput as a fraction of rate x batch rows a minute, over the whole run
+  and after the first minute (the first minute may use a burst the quotas allow);
+- peak RSS (VmHWM) of the web process after the upload and preview, and after
+  the result download; and of the worker at the end of the job;
+- time from the start button to the first progress the page can show.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import suppress
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_ORG = ROOT / "customers" / "capillary" / "emulator" / "default_org.json"
+BULK_KEY = "POST /v2/integrations/customer/upsert/bulk"
+PASSWORD = "bench-password-1234"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def peak_rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    match = re.search(r"VmHWM:\s+(\d+) kB", status)
+    return int(match.group(1)) / 1024 if match else float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (other load on the machine aside)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def members_file(rows: int) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["mobile", "email", "first_name", "last_name", "loyalty_type", "sms_bulk", "ext:city"]
+    )
+    for index in range(rows):
+        writer.writerow(
+            [
+                f"9199{index:08d}",
+                f"member{index}@example.com",
+                f"First{index}",
+                "Bench",
+                "loyalty",
+                "OPTIN",
+                "Pune",
+            ]
+        )
+    return out.getvalue().encode()
+
+
+class Console:
+    """The console's processes in one temporary directory."""
+
+    def __init__(self, workdir: Path, rate: int, batch: int) -> None:
+        self.workdir = workdir
+        org = json.loads(DEFAULT_ORG.read_text())
+        org["rate_limits"]["endpoints"]["E3"] = {"limit": rate, "per_seconds": 60}
+        (workdir / "org.json").write_text(json.dumps(org))
+        self.database = workdir / "console.sqlite3"
+        self.emulator_port = free_port()
+        self.web_port = free_port()
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "membercare.settings",
+            "DEBUG": "true",
+            "LOG_LEVEL": "warning",
+            "DATABASE_URL": f"sqlite:///{self.database}",
+            "CAPILLARY_BASE_URL": f"http://127.0.0.1:{self.emulator_port}",
+            "CAPILLARY_TILL_CODE": "membercare.till",
+            "CAPILLARY_TILL_PASSWORD": "membercare123",
+            "CAPILLARY_EMULATOR_STATE": str(workdir / "emulator.sqlite3"),
+            "CAPILLARY_EMULATOR_ORG": str(workdir / "org.json"),
+            "CAPILLARY_RATE_LIMIT_STATE": str(workdir / "rate-limit.sqlite3"),
+            "CAPILLARY_RATE_LIMITS": json.dumps({BULK_KEY: rate}),
+            "IMPORT_BATCH_SIZE": str(batch),
+        }
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def manage(self, *args: str) -> None:
+        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True)
+
+    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        log = (self.workdir / f"{name}.log").open("wb")
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.processes[name] = process
+        return process
+
+    def wait_for_port(self, port: int, seconds: float = 30) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            with suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+            time.sleep(0.1)
+        raise SystemExit(f"nothing listens on port {port}; see the logs in {self.workdir}")
+
+    def job(self, job_id: int) -> dict[str, object]:
+        with sqlite3.connect(self.database, timeout=30) as db:
+            db.row_factory = sqlite3.Row
+            row = db.execute("SELECT * FROM customers_importjob WHERE id = ?", (job_id,)).fetchone()
+        return dict(row)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def csrf(client: httpx.Client, url: str) -> str:
+    client.get(url).raise_for_status()
+    return client.cookies["csrftoken"]
+
+
+def run(args: argparse.Namespace) -> dict[str, object]:
+    workdir = Path(tempfile.mkdtemp(prefix="bulk-import-bench-"))
+    console = Console(workdir, args.rate, args.batch)
+    try:
+        console.manage("migrate", "--noinput", "-v", "0")
+        console.manage(
+            "shell",
+            "-c",
+            "from django.contrib.auth.models import Group, User; "
+            f"u = User.objects.create_user('bench', password='{PASSWORD}'); "
+            "u.groups.add(Group.objects.get(name='Support staff'))",
+        )
+        console.start(
+            "emulator", "capillary_emulator", "--port", str(console.emulator_port), "--reset"
+        )
+        web = console.start("web", "runserver", f"127.0.0.1:{console.web_port}", "--noreload")
+        worker = console.start("worker", "db_worker", "--queue-name", "*", "--no-reload")
+        console.wait_for_port(console.emulator_port)
+        console.wait_for_port(console.web_port)
+
+        base = f"http://127.0.0.1:{console.web_port}"
+        client = httpx.Client(base_url=base, timeout=600, follow_redirects=False)
+        token = csrf(client, "/login/")
+        signed_in = client.post(
+            "/login/",
+            data={"username": "bench", "password": PASSWORD, "csrfmiddlewaretoken": token},
+        )
+        if signed_in.status_code != 302:
+            raise SystemExit(f"sign-in refused ({signed_in.status_code})")
+        data = members_file(args.rows)
+
+        token = csrf(client, "/imports/new/")
+        started = time.monotonic()
+        uploaded = client.post(
+            "/imports/new/",
+            data={
+                "csrfmiddlewaretoken": token,
+                "reason": "Benchmark import",
+                "batch_size": str(args.batch),
+            },
+            files={"file": ("members.csv", data, "text/csv")},
+        )
+        upload_seconds = time.monotonic() - started
+        if uploaded.status_code != 302:
+            raise SystemExit(f"upload refused ({uploaded.status_code}); see {workdir}")
+        detail = uploaded.headers["location"]
+        job_id = int(detail.rstrip("/").rsplit("/", 1)[-1])
+        started = time.monotonic()
+        client.get(detail).raise_for_status()
+        preview_seconds = time.monotonic() - started
+        web_after_preview = peak_rss_mb(web.pid)
+
+        token = client.cookies["csrftoken"]
+        emulator = console.processes["emulator"]
+        cpu_before = {"worker": cpu_seconds(worker.pid), "emulator": cpu_seconds(emulator.pid)}
+        load_before = os.getloadavg()[0]
+        clicked = time.monotonic()
+        client.post(detail, data={"csrfmiddlewaretoken": token, "action": "start"})
+        first_progress = None
+        samples: list[tuple[float, int]] = []
+        deadline = clicked + args.timeout
+        while True:
+            job = console.job(job_id)
+            answered = sum(
+                int(str(job[key])) for key in ("done_rows", "failed_rows", "unknown_rows")
+            )
+            now = time.monotonic()
+            samples.append((now - clicked, answered))
+            if answered and first_progress is None:
+                first_progress = now - clicked
+            if job["status"] in ("done", "failed", "cancelled"):
+                break
+            if now > deadline:
+                raise SystemExit(f"the import did not end within {args.timeout} s; see {workdir}")
+            time.sleep(0.2)
+        worker_peak = peak_rss_mb(worker.pid)
+        worker_cpu = cpu_seconds(worker.pid) - cpu_before["worker"]
+        emulator_cpu = cpu_seconds(emulator.pid) - cpu_before["emulator"]
+        load_after = os.getloadavg()[0]
+
+        started = time.monotonic()
+        with client.stream("GET", f"{detail}results.csv") as response:
+            lines = sum(chunk.count(b"\n") for chunk in response.iter_bytes())
+        download_seconds = time.monotonic() - started
+        web_after_download = peak_rss_mb(web.pid)
+        progress_page = client.get(detail, headers={"HX-Request": "true", "HX-Target": "progress"})
+        assert f'data-count="done">{job["done_rows"]}<' in progress_page.text
+    finally:
+        console.stop()
+
+    job_started = _timestamp(job["started_at"])
+    job_finished = _timestamp(job["finished_at"])
+    run_seconds = job_finished - job_started
+    quota = args.rate * args.batch
+    answered = samples[-1][1]
+    after_minute = [s for s in samples if s[0] >= 60]
+    steady = None
+    if after_minute and samples[-1][0] - after_minute[0][0] > 30:
+        steady = (answered - after_minute[0][1]) / (samples[-1][0] - after_minute[0][0]) * 60
+    result = {
+        "rows": args.rows,
+        "rate_per_minute": args.rate,
+        "batch": args.batch,
+        "status": job["status"],
+        "done": job["done_rows"],
+        "failed": job["failed_rows"],
+        "unknown": job["unknown_rows"],
+        "upload_seconds": round(upload_seconds, 1),
+        "preview_seconds": round(preview_seconds, 2),
+        "run_seconds": round(run_seconds, 1),
+        "rows_per_minute": round(answered / run_seconds * 60),
+        "fraction_of_quota": round(answered / run_seconds * 60 / quota, 3),
+        "steady_rows_per_minute": round(steady) if steady else None,
+        "steady_fraction_of_quota": round(steady / quota, 3) if steady else None,
+        "first_progress_seconds": round(first_progress or float("nan"), 2),
+        "web_peak_rss_mb_after_upload_and_preview": round(web_after_preview),
+        "web_peak_rss_mb_after_result_download": round(web_after_download),
+        "worker_peak_rss_mb": round(worker_peak),
+        "worker_cpu_seconds": round(worker_cpu, 1),
+        "worker_cpu_ms_per_batch": round(worker_cpu / (answered / args.batch) * 1000),
+        "emulator_cpu_seconds": round(emulator_cpu, 1),
+        "load_average_at_start_and_end": [round(load_before, 2), round(load_after, 2)],
+        "result_csv_lines": lines,
+        "result_csv_seconds": round(download_seconds, 1),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}",
+    }
+    if args.keep:
+        print(f"kept {workdir}", file=sys.stderr)
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return result
+
+
+def _timestamp(value: object) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(str(value)).timestamp()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--rate", type=int, default=300, help="bulk requests a minute (R)")
+    parser.add_argument("--batch", type=int, default=100, help="rows per request (B)")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds the run may take")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    result = run(parser.parse_args())
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
