@@ -229,3 +229,14 @@ def test_the_import_nav_link_leads_to_the_jobs_list(support_client):
 
 def test_an_unknown_job_is_not_found(support_client):
     assert support_client.get(reverse("import_detail", args=[999])).status_code == 404
+
+
+@pytest.mark.parametrize("role", ["auditor_client", "store_client"])
+def test_roles_without_the_upsert_capability_cannot_post_either(request, role):
+    client = request.getfixturevalue(role)
+    job = make_job(text=members_csv(2))
+    assert client.post(detail(job), {"action": "start"}).status_code == 403
+    assert client.post(reverse("import_new"), {"reason": "x"}).status_code == 403
+    assert client.post(reverse("upsert"), {"mobile": "919900000001"}).status_code == 403
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.VALIDATED
