@@ -199,6 +199,13 @@ def check_encoding(stream: IO[bytes], chunk_size: int = 1 << 16) -> None:
             ) from None
         if final:
             break
+        if b"\x00" in chunk:
+            # No database stores NUL in text; it also means "not a CSV" (an .xlsx, say).
+            line = newlines + chunk[: chunk.index(b"\x00")].count(b"\n") + 1
+            raise CsvFileError(
+                f"The file holds a NUL character (line {line}), so it is not a CSV text file. "
+                "Save it as CSV UTF-8 and upload it again."
+            )
         blank = blank and not chunk.strip()
         newlines += chunk.count(b"\n")
         raw = chunk = stream.read(chunk_size)

@@ -88,6 +88,7 @@ def test_a_multi_account_source_needs_an_account():
         (b"   \n\n", "empty"),
         ("mobile\n9199\xe9".encode("latin-1"), "not UTF-8"),
         ("mobile\n1".encode("utf-16"), "UTF-16"),
+        (b"mobile\n9199\x00\n", "NUL character \\(line 2\\)"),
     ],
 )
 def test_it_explains_files_it_cannot_decode(data, words):

@@ -163,7 +163,7 @@ def test_a_dry_run_checks_the_file_and_cannot_be_started(support_client):
         (b"mobile,shoe_size\n919900000001,9\n", "Unknown columns: shoe_size"),
         (b'"mobile,first_name\n919900000001,Asha\n', "header line cannot be read"),
         (b"mobile,first_name\n", "has no rows"),
-        (b"\x00\x01\x02\x03", "identifier column"),
+        (b"\x00\x01\x02\x03", "NUL character"),
     ],
 )
 def test_a_file_it_cannot_use_is_refused_in_words(support_client, data, words):
