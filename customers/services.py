@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.db import transaction
 
 from customers import audit
 from customers.capillary import errors as cap
@@ -390,6 +391,49 @@ def upsert_members(
     error is raised for the caller to retry or report.
     """
     rows = list(row_numbers) if row_numbers is not None else [None] * len(entries)
+    # One commit for the batch's pending entries (and one for their outcomes):
+    # still written before the call, a hundred fsyncs fewer.
+    with transaction.atomic():
+        pending = _start_rows(entries, rows, actor=actor, reason=reason, job=import_job_id)
+    try:
+        answer = get_client().bulk_upsert(
+            entries, skip_change_identifier=skip_change_identifier, actor=actor_context(actor)
+        )
+    except cap.CapillaryError as error:
+        with transaction.atomic():
+            for entry in pending:
+                _finish_failed(entry, error)
+        raise
+    except BaseException:
+        with transaction.atomic():
+            for entry in pending:
+                audit.finish_write(entry, outcome=Outcome.UNKNOWN, response=_console_fault())
+        raise
+    items = list(answer.response)
+    if len(items) != len(pending):
+        mismatch = cap.IntegrationError(
+            f"bulk upsert answered {len(items)} items for {len(pending)} entries",
+            meta=answer.meta,
+        )
+        with transaction.atomic():
+            for entry in pending:
+                _finish_failed(entry, mismatch)
+        raise mismatch
+    with transaction.atomic():
+        return [
+            _finish_item(entry, item, answer.meta)
+            for entry, item in zip(pending, items, strict=True)
+        ]
+
+
+def _start_rows(
+    entries: Sequence[UpsertEntry],
+    rows: Sequence[int | None],
+    *,
+    actor: Actor,
+    reason: str,
+    job: int | None,
+) -> list[AuditEntry]:
     pending = []
     for entry_model, row in zip(entries, rows, strict=True):
         identifier = (
@@ -405,34 +449,11 @@ def upsert_members(
                 source=entry_model.profiles[0].source or "",
                 account_id=entry_model.profiles[0].account_id or "",
                 request=entry_model.to_wire(),
-                import_job_id=import_job_id,
+                import_job_id=job,
                 import_row=row,
             )
         )
-    try:
-        answer = get_client().bulk_upsert(
-            entries, skip_change_identifier=skip_change_identifier, actor=actor_context(actor)
-        )
-    except cap.CapillaryError as error:
-        for entry in pending:
-            _finish_failed(entry, error)
-        raise
-    except BaseException:
-        for entry in pending:
-            audit.finish_write(entry, outcome=Outcome.UNKNOWN, response=_console_fault())
-        raise
-    items = list(answer.response)
-    if len(items) != len(pending):
-        mismatch = cap.IntegrationError(
-            f"bulk upsert answered {len(items)} items for {len(pending)} entries",
-            meta=answer.meta,
-        )
-        for entry in pending:
-            _finish_failed(entry, mismatch)
-        raise mismatch
-    return [
-        _finish_item(entry, item, answer.meta) for entry, item in zip(pending, items, strict=True)
-    ]
+    return pending
 
 
 # --- record, call, update ---------------------------------------------------
