@@ -19,7 +19,7 @@ import csv
 import io
 import itertools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, TextIO
 
@@ -102,23 +102,9 @@ COLUMN_GUIDE = (
 MOBILE_RE = re.compile(r"^[1-9][0-9]{7,14}$")
 EMAIL_RE = re.compile(r"^[A-Za-z0-9_+.\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+$")
 NAME_RE = re.compile(r"^[\w\s'\-.]*$")
-SOURCES = frozenset(
-    {
-        "INSTORE",
-        "FACEBOOK",
-        "WEB_ENGAGE",
-        "WECHAT",
-        "MARTJACK",
-        "TMALL",
-        "TAOBAO",
-        "JD",
-        "ECOMMERCE",
-        "WEBSITE",
-        "LINE",
-        "MOBILE_APP",
-    }
-)
-MULTI_ACCOUNT_SOURCES = frozenset({"WECHAT", "FACEBOOK", "WEB_ENGAGE", "MOBILE_APP", "LINE"})
+# Capillary's sources, each with the accounts a multi-account source needs; the
+# console passes the org's own (gateway.catalogue().sources).
+DEFAULT_SOURCES: dict[str, tuple[str, ...]] = {"INSTORE": ()}
 
 
 class CsvFileError(ValueError):
@@ -151,6 +137,7 @@ class ParsedRow:
 class CsvRules:
     default_source: str = "INSTORE"
     default_account_id: str = ""
+    sources: Mapping[str, Sequence[str]] = field(default_factory=lambda: DEFAULT_SOURCES)
     status_labels: frozenset[str] | None = None  # None: not checked here
     extended_fields: frozenset[str] | None = None
     custom_fields: frozenset[str] | None = None
@@ -311,10 +298,13 @@ def parse_row(
             problem(column, "Names may use letters, digits, spaces, hyphens and apostrophes.")
     source = (values.get("source") or rules.default_source).upper()
     account_id = values.get("account_id") or rules.default_account_id
-    if source not in SOURCES:
-        problem("source", f"Unknown source {source!r}.")
-    elif source in MULTI_ACCOUNT_SOURCES and not account_id:
-        problem("account_id", f"{source} needs an account_id.")
+    accounts = rules.sources.get(source)
+    if accounts is None:
+        problem("source", f"Unknown source {source!r}: use one of {', '.join(rules.sources)}.")
+    elif accounts and account_id not in accounts:
+        problem("account_id", f"{source} needs an account_id, one of {', '.join(accounts)}.")
+    elif not accounts and account_id:
+        problem("account_id", f"{source} has no accounts; leave account_id empty.")
     label = values.get("status_label", "")
     if label and rules.status_labels is not None and label not in rules.status_labels:
         problem("status_label", f"Unknown status label {label!r}.")

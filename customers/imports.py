@@ -55,6 +55,7 @@ def csv_rules() -> CsvRules:
     return CsvRules(
         default_source=settings.CAPILLARY_SOURCE,
         default_account_id=settings.CAPILLARY_ACCOUNT_ID,
+        sources=org.sources,
         status_labels=frozenset(org.status_label_names),
         custom_fields=frozenset(str(spec["name"]) for spec in org.custom_fields),
         # None (unchecked) when Capillary could not be asked: it warns about unknown ones.

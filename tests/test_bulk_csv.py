@@ -15,7 +15,10 @@ from customers.bulk_csv import (
     template_csv,
 )
 
-RULES = CsvRules(status_labels=frozenset({"Active", "Blocked"}))
+RULES = CsvRules(
+    sources={"INSTORE": (), "MOBILE_APP": ("app-1", "app-2")},
+    status_labels=frozenset({"Active", "Blocked"}),
+)
 
 
 def parse(text: str, rules: CsvRules = RULES):
@@ -76,9 +79,25 @@ def test_it_flags_the_same_identifier_twice_in_one_file():
     assert [p.message for p in rows[1].problems] == ["The same email is on row 1 too."]
 
 
-def test_a_multi_account_source_needs_an_account():
-    _, rows = parse("mobile,source\n919900000001,MOBILE_APP\n")
-    assert rows[0].problems[0].column == "account_id"
+@pytest.mark.parametrize(
+    ("line", "column", "words"),
+    [
+        ("919900000001,MOBILE_APP,", "account_id", "one of app-1, app-2"),
+        ("919900000001,MOBILE_APP,app-9", "account_id", "one of app-1, app-2"),
+        ("919900000001,INSTORE,app-1", "account_id", "has no accounts"),
+        ("919900000001,TMALL,", "source", "use one of INSTORE, MOBILE_APP"),
+    ],
+)
+def test_sources_and_accounts_are_the_orgs(line, column, words):
+    _, rows = parse(f"mobile,source,account_id\n{line}\n")
+    assert rows[0].problems[0].column == column
+    assert words in rows[0].problems[0].message
+
+
+def test_an_account_of_the_org_is_accepted():
+    _, rows = parse("mobile,source,account_id\n919900000001,MOBILE_APP,app-2\n")
+    assert rows[0].problems == []
+    assert rows[0].entry["profiles"][0]["accountId"] == "app-2"
 
 
 @pytest.mark.parametrize(
