@@ -164,6 +164,23 @@ class SourceMixin:
             help_text="Only for multi-account sources such as MOBILE_APP or WECHAT.",
         )
 
+    def identity_problems(
+        self, cleaned: dict[str, Any], catalogue: Catalogue
+    ) -> list[tuple[str, str]]:
+        """What a member's identifiers and source lack, field by field."""
+        problems = []
+        identifiers = ("mobile", "email", "external_id")
+        errors = getattr(self, "errors", {})
+        if not any(cleaned.get(k) for k in identifiers) and not any(
+            k in errors for k in identifiers
+        ):
+            problems.append(
+                ("mobile", "Give at least one identifier: mobile, email or external id.")
+            )
+        if problem := self.account_problem(cleaned, catalogue):
+            problems.append(("account_id", problem))
+        return problems
+
     @staticmethod
     def account_problem(cleaned: dict[str, Any], catalogue: Catalogue) -> str | None:
         """Why the account does not fit the source, or None when it does."""
@@ -381,12 +398,8 @@ class RegisterForm(SourceMixin, ExtraFieldsMixin, EnrollmentMixin, SubscriptionM
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        if not any(cleaned.get(k) for k in ("mobile", "email", "external_id")) and not any(
-            k in self.errors for k in ("mobile", "email")
-        ):
-            self.add_error("mobile", "Give at least one identifier: mobile, email or external id.")
-        if problem := self.account_problem(cleaned, self.catalogue):
-            self.add_error("account_id", problem)
+        for field_name, problem in self.identity_problems(cleaned, self.catalogue):
+            self.add_error(field_name, problem)
         return cleaned
 
     def to_request(self) -> dict[str, Any]:

@@ -87,12 +87,8 @@ class UpsertForm(SourceMixin, ExtraFieldsMixin, SubscriptionMixin, forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        if not any(cleaned.get(k) for k in ("mobile", "email", "external_id")) and not any(
-            k in self.errors for k in ("mobile", "email", "external_id")
-        ):
-            self.add_error("mobile", "Give at least one identifier: mobile, email or external id.")
-        if problem := self.account_problem(cleaned, self.catalogue):
-            self.add_error("account_id", problem)
+        for field_name, problem in self.identity_problems(cleaned, self.catalogue):
+            self.add_error(field_name, problem)
         return cleaned
 
     def to_entry(self) -> dict[str, Any]:
