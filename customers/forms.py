@@ -272,11 +272,14 @@ class ExtraFieldsMixin:
         return values
 
     @property
-    def extra_fields(self) -> list[forms.BoundField]:
-        """The extended then custom fields, bound, for templates to render in a loop."""
-        names = [n for n in self.fields if n.startswith("ext_")]
-        names += [n for n in self.fields if n.startswith("field_")]
-        return [self[name] for name in names]  # type: ignore[index]
+    def extended_inputs(self) -> list[forms.BoundField]:
+        """The org's extended fields (Capillary's E10), bound, for a template loop."""
+        return [self[n] for n in self.fields if n.startswith("ext_")]  # type: ignore[index]
+
+    @property
+    def custom_inputs(self) -> list[forms.BoundField]:
+        """The org's custom fields, bound; kept apart since names may repeat (gender, city)."""
+        return [self[n] for n in self.fields if n.startswith("field_")]  # type: ignore[index]
 
 
 class EnrollmentMixin:
