@@ -43,7 +43,6 @@ Action = AuditEntry.Action
 Outcome = AuditEntry.Outcome
 
 PROFILE_EMBEDS = ("points", "subscriptions", "mlp", "customerStatus")
-LOOKUP_KINDS = ("mobile", "email", "externalId", "cardnumber", "id")
 
 
 @dataclass(frozen=True)
@@ -62,10 +61,6 @@ class RowResult:
     errors: list[ApiCode]
     warnings: list[ApiCode]
     entry: AuditEntry
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
 
 
 @dataclass
