@@ -8,7 +8,7 @@ through `answers` and the shared `_answer.html` partial.
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import Any
 
@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 from pydantic import ValidationError
 
@@ -52,6 +53,7 @@ REGISTER_FIELD_MAP = {
     "card": "card_number",
     "registered_on": "mobile",
 }
+FORM_TOKEN_LIFETIME = timedelta(days=1)
 NOTHING_CHANGES = "Capillary will report that nothing changed."
 EDIT_FIELD_MAP = {"firstName": "first_name", "lastName": "last_name"}
 
@@ -323,6 +325,8 @@ def register(request: HttpRequest) -> HttpResponse:
     token = form.cleaned_data["form_token"]
     try:
         with transaction.atomic():
+            # A form sent twice is sent within minutes; a day's tokens are plenty to keep.
+            FormToken.objects.filter(created_at__lt=timezone.now() - FORM_TOKEN_LIFETIME).delete()
             claim = FormToken.objects.create(token=token)
     except IntegrityError:
         return _repeated_submit(request, token)

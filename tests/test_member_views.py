@@ -405,3 +405,15 @@ def test_capillarys_own_audit_log_shows_beside_the_profile(support_client, membe
 def test_store_managers_do_not_get_capillarys_audit_log(store_client, member_id):
     profile = store_client.get(reverse("member", args=[member_id]) + "?source=INSTORE")
     assert "capillary-audit" not in profile.content.decode()
+
+
+def test_one_time_tokens_older_than_a_day_are_pruned(store_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    stale = FormToken.objects.create(token="stale")
+    FormToken.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(days=2))
+    assert store_client.post(reverse("register"), registration(store_client)).status_code == 302
+    assert not FormToken.objects.filter(token="stale").exists()
+    assert FormToken.objects.count() == 1
