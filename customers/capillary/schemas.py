@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Literal, Self, TypeAlias
+from typing import Annotated, Any, ClassVar, Literal, Self, TypeAlias, get_args
 
 from pydantic import (
     AfterValidator,
@@ -69,20 +69,6 @@ def _canonical(*values: str) -> BeforeValidator:
     return BeforeValidator(canonicalise)
 
 
-_SOURCES = (
-    "INSTORE",
-    "FACEBOOK",
-    "WEB_ENGAGE",
-    "WECHAT",
-    "MARTJACK",
-    "TMALL",
-    "TAOBAO",
-    "JD",
-    "ECOMMERCE",
-    "WEBSITE",
-    "LINE",
-    "MOBILE_APP",
-)
 SourceName: TypeAlias = Literal[
     "INSTORE",
     "FACEBOOK",
@@ -97,6 +83,8 @@ SourceName: TypeAlias = Literal[
     "LINE",
     "MOBILE_APP",
 ]
+# The tuples are read off the Literals, so each enum is spelled once.
+_SOURCES: tuple[str, ...] = get_args(SourceName)
 Source = Annotated[SourceName, _canonical(*_SOURCES)]
 ReadSourceName: TypeAlias = Literal[
     "INSTORE",
@@ -117,24 +105,6 @@ ReadSourceName: TypeAlias = Literal[
 ]
 ReadSource = Annotated[ReadSourceName, _canonical(*_SOURCES, "ALL", "MAPP_SDK", "OTHERS")]
 
-_IDENTIFIER_TYPES = (
-    "mobile",
-    "email",
-    "externalId",
-    "cardnumber",
-    "cardExternalId",
-    "wechat",
-    "unionId",
-    "cuid",
-    "martjackId",
-    "fbId",
-    "tmall_uname",
-    "ali_uname",
-    "jd_uname",
-    "vip_uname",
-    "line",
-    "mobilePush",
-)
 IdentifierTypeName: TypeAlias = Literal[
     "mobile",
     "email",
@@ -153,6 +123,7 @@ IdentifierTypeName: TypeAlias = Literal[
     "line",
     "mobilePush",
 ]
+_IDENTIFIER_TYPES: tuple[str, ...] = get_args(IdentifierTypeName)
 IdentifierType = Annotated[IdentifierTypeName, _canonical(*_IDENTIFIER_TYPES)]
 
 # `cardnumber` is listed as a channel only on the Add Customer page; accepted so
