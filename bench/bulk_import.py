@@ -40,7 +40,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_ORG = ROOT / "customers" / "capillary" / "emulator" / "default_org.json"
+DEFAULT_ORG = ROOT / "customers" / "capillary_emulator" / "default_org.json"
 BULK_KEY = "POST /v2/integrations/customer/upsert/bulk"
 PASSWORD = "bench-password-1234"
 

@@ -30,8 +30,8 @@ from pathlib import Path
 
 import httpx
 
-from customers.capillary.emulator import Emulator, parse_org, seed_members
-from customers.capillary.emulator.org_file import default_org_data
+from customers.capillary_emulator import Emulator, parse_org, seed_members
+from customers.capillary_emulator.org_file import default_org_data
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"

@@ -135,10 +135,10 @@ class Bench:
         from django.test import Client
         from django.urls import reverse
 
-        from customers.audit import entries_for_member
-        from customers.history import Cursor
+        from customers.console.roles import AUDITOR
+        from customers.history.audit import entries_for_member
+        from customers.history.queries import Cursor
         from customers.models import READ_ACTIONS, AuditEntry
-        from customers.roles import AUDITOR
 
         auditor, _ = User.objects.get_or_create(username="bench.auditor")
         auditor.groups.add(Group.objects.get(name=AUDITOR))
@@ -174,7 +174,7 @@ class Bench:
         def timeline() -> str:
             entries = entries_for_member(middle.customer_id)
             return render_to_string(
-                "customers/_member_history.html",
+                "members/_member_history.html",
                 {"history_entries": entries, "customer_id": middle.customer_id},
             )
 

@@ -95,9 +95,10 @@ def in_process(samples: int) -> dict[str, object]:
     from django.core.management import call_command
     from django.test import Client
 
-    from customers import gateway, services
+    from customers import gateway
     from customers.capillary.client import CapillaryClient
     from customers.capillary.schemas import AddCustomerRequest
+    from customers.members import services
 
     call_command("migrate", verbosity=0)
     # DEBUG is off, as in production: static files come from the manifest.

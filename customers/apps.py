@@ -13,6 +13,6 @@ class CustomersConfig(AppConfig):
 
 
 def _sync_roles_after_migrate(**kwargs: Any) -> None:
-    from customers.permissions import sync_roles
+    from customers.console.permissions import sync_roles
 
     sync_roles(using=kwargs.get("using", "default"))

@@ -54,7 +54,7 @@ def get_emulator() -> Any:
     global _emulator
     with _lock:
         if _emulator is None:
-            from customers.capillary.emulator import Emulator
+            from customers.capillary_emulator import Emulator
 
             _emulator = Emulator(
                 settings.CAPILLARY_EMULATOR_STATE, settings.CAPILLARY_EMULATOR_ORG or None
@@ -145,7 +145,7 @@ def _catalogue_path() -> Path:
     )
     if configured:
         return Path(configured)
-    return Path(__file__).resolve().parent / "capillary" / "emulator" / "default_org.json"
+    return Path(__file__).resolve().parent / "capillary_emulator" / "default_org.json"
 
 
 @cache

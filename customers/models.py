@@ -4,13 +4,13 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from customers.audit_chain import COMPLETION_FIELDS
+from customers.history.chain import COMPLETION_FIELDS
 
 _Row = TypeVar("_Row", bound=models.Model)
 
 
 class StaffCapability(models.Model):
-    """Holds no rows: it anchors the console's capability permissions (customers.roles)."""
+    """Holds no rows: it anchors the console's capability permissions (customers.console.roles)."""
 
     class Meta:
         managed = False
@@ -48,7 +48,7 @@ class AppendOnlyQuerySet(models.QuerySet[_Row]):
 
     def update(self, **kwargs: Any) -> int:
         raise AppendOnlyError(
-            "The change history is append-only: only customers.audit.finish_write may "
+            "The change history is append-only: only customers.history.audit.finish_write may "
             "complete a pending entry."
         )
 
@@ -58,7 +58,7 @@ class AuditEntry(models.Model):
 
     Writes are recorded pending before Capillary is called and completed once with
     its answer; reads are recorded complete. Rows are appended through
-    customers.audit only, which signs them into a hash chain (customers.audit_chain).
+    customers.history.audit only, which signs them into a hash chain (customers.history.chain).
     """
 
     class Action(models.TextChoices):
@@ -148,11 +148,13 @@ class AuditEntry(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise AppendOnlyError(
-                "The change history is append-only: only customers.audit.finish_write may "
+                "The change history is append-only: only customers.history.audit.finish_write may "
                 "complete a pending entry."
             )
         if not self.entry_hash:
-            raise AppendOnlyError("Append audit entries through customers.audit, which signs them.")
+            raise AppendOnlyError(
+                "Append audit entries through customers.history.audit, which signs them."
+            )
         # An explicit primary key must never turn this insert into an update.
         kwargs["force_insert"] = True
         super().save(*args, **kwargs)

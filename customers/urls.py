@@ -1,7 +1,10 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from customers import history_views, import_views, member_views, views
+from customers.console import views
+from customers.history import views as history_views
+from customers.imports import views as import_views
+from customers.members import views as member_views
 
 urlpatterns = [
     path("", views.home, name="home"),

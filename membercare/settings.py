@@ -138,7 +138,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "customers.middleware.HtmxMessagesMiddleware",
+    "customers.console.middleware.HtmxMessagesMiddleware",
 ]
 
 ROOT_URLCONF = "membercare.urls"
@@ -157,7 +157,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "customers.context_processors.console",
+                "customers.console.context_processors.console",
             ],
         },
     },
@@ -308,4 +308,4 @@ LOGGING = {
         "level": env_choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),
     },
 }
-CSRF_FAILURE_VIEW = "customers.views.csrf_failure"
+CSRF_FAILURE_VIEW = "customers.console.views.csrf_failure"

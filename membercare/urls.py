@@ -6,7 +6,7 @@ urlpatterns = [
     path("", include("customers.urls")),
 ]
 
-handler400 = "customers.views.bad_request"
-handler403 = "customers.views.permission_denied"
-handler404 = "customers.views.page_not_found"
-handler500 = "customers.views.server_error"
+handler400 = "customers.console.views.bad_request"
+handler403 = "customers.console.views.permission_denied"
+handler404 = "customers.console.views.page_not_found"
+handler500 = "customers.console.views.server_error"

@@ -2,7 +2,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
 
-from customers.roles import AUDITOR, STORE_MANAGER, SUPPORT
+from customers.console.roles import AUDITOR, STORE_MANAGER, SUPPORT
 
 # Fixtures of the import and upsert tests (emulator spies, recorded client waits).
 pytest_plugins = ["tests.imports_support"]

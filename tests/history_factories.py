@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from customers import audit
+from customers.history import audit
 from customers.models import AuditEntry
 
 BEFORE = {

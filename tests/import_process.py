@@ -22,7 +22,8 @@ def main(argv: list[str]) -> None:
     from django.contrib.auth.models import User
     from django.core.management import call_command
 
-    from customers import gateway, imports
+    from customers import gateway
+    from customers.imports import jobs
     from customers.models import AuditEntry, ImportJob
     from tests.imports_support import members_csv
 
@@ -30,7 +31,7 @@ def main(argv: list[str]) -> None:
     if command == "setup":
         rows, batch = int(args[0]), int(args[1])
         call_command("migrate", verbosity=0)
-        job = imports.create_job(
+        job = jobs.create_job(
             owner=User.objects.create_user("importer"),
             upload=io.BytesIO(members_csv(rows).encode()),
             file_name="members.csv",
@@ -39,7 +40,7 @@ def main(argv: list[str]) -> None:
             reason="Worker kill test",
             batch_size=batch,
         )
-        imports.start_job(job)
+        jobs.start_job(job)
         print(job.pk)
         return
     job = ImportJob.objects.get(pk=int(args[0]))

@@ -7,7 +7,8 @@ from collections import Counter
 import pytest
 from django.contrib.auth.models import User
 
-from customers import gateway, imports
+from customers import gateway
+from customers.imports import jobs
 from customers.models import AuditEntry, ImportJob, ImportRow
 from tests.conftest import make_staff
 
@@ -30,7 +31,7 @@ def make_job(
     skip_change_identifier: bool = False,
 ) -> ImportJob:
     data = text.encode() if isinstance(text, str) else text
-    return imports.create_job(
+    return jobs.create_job(
         owner=owner or importer(),
         upload=io.BytesIO(data),
         file_name="members.csv",
@@ -42,7 +43,7 @@ def make_job(
 
 
 def importer() -> User:
-    from customers.roles import SUPPORT
+    from customers.console.roles import SUPPORT
 
     found = User.objects.filter(username="importer").first()
     return found or make_staff(SUPPORT, "importer")
@@ -90,7 +91,7 @@ def applied_entries_per_row(job: ImportJob) -> Counter[int]:
 @pytest.fixture
 def applied(monkeypatch):
     """Counts, per mobile, the bulk-upsert elements the emulator actually processed."""
-    from customers.capillary.emulator.handlers import bulk
+    from customers.capillary_emulator.handlers import bulk
 
     seen: Counter[str] = Counter()
     original = bulk._one

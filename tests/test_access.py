@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from customers.roles import ROLE_CAPABILITIES, ROLES, Capability
+from customers.console.roles import ROLE_CAPABILITIES, ROLES, Capability
 from tests.conftest import make_staff
 
 PUBLIC = {"login", "logout", "health"}
@@ -24,8 +24,8 @@ def seeded(db):
     """A member in the emulator, the audit entry of its registration, and an import job."""
     from django.contrib.auth.models import User
 
-    from customers import services
     from customers.capillary.schemas import AddCustomerRequest
+    from customers.members import services
     from customers.models import ImportJob
 
     registrar = User.objects.create_user("registrar")

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from customers.bulk_csv import (
+from customers.imports.csv import (
     CsvFileError,
     CsvRules,
     check_encoding,

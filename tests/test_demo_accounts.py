@@ -3,7 +3,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from customers.permissions import role_of
+from customers.console.permissions import role_of
 
 
 def test_it_creates_one_account_per_role_and_prints_passwords(db, settings, tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""customers.audit: what the member services call around every Capillary call."""
+"""customers.history.audit: what the member services call around every Capillary call."""
 
 import threading
 from datetime import date, timedelta
@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from customers import audit
+from customers.console.roles import AUDITOR, STORE_MANAGER, SUPPORT
+from customers.history import audit
 from customers.models import AuditCode, AuditEntry
-from customers.roles import AUDITOR, STORE_MANAGER, SUPPORT
 from tests.conftest import make_staff
 from tests.history_factories import read, verify, write
 

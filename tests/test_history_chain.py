@@ -8,7 +8,7 @@ from django.conf import settings as django_settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from customers import audit, audit_chain
+from customers.history import audit, chain
 from customers.models import AppendOnlyError, AuditCode, AuditEntry
 from tests.history_factories import read, tamper, verify, write
 
@@ -201,9 +201,7 @@ def test_a_row_re_signed_without_the_key_is_caught(db, settings):
     forged = {**AuditEntry.objects.filter(pk=entry.pk).values().get(), "reason": "forged"}
     real_key = settings.AUDIT_HMAC_KEY
     settings.AUDIT_HMAC_KEY = "a guess at the key by someone who only has the database"
-    forged_hash = audit_chain.sign_entry(
-        {**forged, **audit_chain.PENDING_STATE}, forged["previous_hash"]
-    )
+    forged_hash = chain.sign_entry({**forged, **chain.PENDING_STATE}, forged["previous_hash"])
     settings.AUDIT_HMAC_KEY = real_key
     tamper(
         "UPDATE customers_auditentry SET reason = 'forged', entry_hash = %s WHERE id = %s",
@@ -258,14 +256,14 @@ def test_it_takes_the_chain_lock_before_reading_the_head(db, monkeypatch):
 @pytest.mark.django_db(transaction=True)
 def test_the_chain_lock_refuses_to_run_outside_a_transaction():
     with pytest.raises(RuntimeError, match=r"transaction\.atomic"):
-        audit_chain.lock_chain()
+        chain.lock_chain()
 
 
 def test_sqlite_without_immediate_transactions_fails_the_system_check(monkeypatch):
-    assert audit_chain.check_sqlite_writes_are_serialised() == []
+    assert chain.check_sqlite_writes_are_serialised() == []
     deferred = {"ENGINE": "django.db.backends.sqlite3", "NAME": "other.sqlite3", "OPTIONS": {}}
     monkeypatch.setitem(django_settings.DATABASES, "other", deferred)
-    errors = audit_chain.check_sqlite_writes_are_serialised()
+    errors = chain.check_sqlite_writes_are_serialised()
     assert [error.id for error in errors] == ["customers.E001"]
 
 

@@ -15,11 +15,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from customers import history
-from customers.audit import entries_for_member
-from customers.history import Cursor, diff_snapshots, flatten
+from customers.console.roles import ROLES, STORE_MANAGER, SUPPORT
+from customers.history import queries
+from customers.history.audit import entries_for_member
+from customers.history.queries import Cursor, diff_snapshots, flatten
 from customers.models import AuditEntry
-from customers.roles import ROLES, STORE_MANAGER, SUPPORT
 from tests.conftest import make_staff
 from tests.history_factories import AFTER, BEFORE, read, tamper, write
 
@@ -29,7 +29,7 @@ EXPORT = reverse("history_export")
 
 @pytest.fixture
 def small_pages(monkeypatch):
-    monkeypatch.setattr(history, "PAGE_SIZE", 3)
+    monkeypatch.setattr(queries, "PAGE_SIZE", 3)
 
 
 def listed(client: Client, query: str = "", **headers: str) -> list[int]:
@@ -260,7 +260,7 @@ def test_the_export_honours_the_filters(auditor_client):
 
 
 def test_the_export_streams_every_entry_in_batches(auditor_client, monkeypatch):
-    monkeypatch.setattr(history, "EXPORT_BATCH", 2)
+    monkeypatch.setattr(queries, "EXPORT_BATCH", 2)
     entries = [write() for _ in range(5)]
     body = exported(auditor_client, "action=update_profile")[1:]
     assert [row[0] for row in body] == [str(e.pk) for e in reversed(entries)]
@@ -374,7 +374,7 @@ def test_auditors_see_no_form_that_writes(auditor_client):
 
 def test_every_filter_has_a_label(auditor_client):
     html = auditor_client.get(HISTORY).content.decode()
-    for name in history.HistoryFilterForm.base_fields:
+    for name in queries.HistoryFilterForm.base_fields:
         assert f'<label for="id_{name}">' in html
 
 
@@ -384,7 +384,7 @@ def test_the_member_timeline_partial(db, role, links):
     request = RequestFactory().get("/")
     request.user = make_staff(role)
     html = render_to_string(
-        "customers/_member_history.html",
+        "members/_member_history.html",
         {"history_entries": entries_for_member("100"), "customer_id": "100"},
         request=request,
     )

@@ -2,10 +2,12 @@
 
 import pytest
 
-from customers import gateway, imports, services
+from customers import gateway
 from customers.capillary.schemas import AddCustomerRequest
+from customers.imports import jobs
+from customers.imports.tasks import MAX_UNAVAILABLE_ATTEMPTS, Importer, process_import
+from customers.members import services
 from customers.models import AuditEntry, ImportJob, ImportRow
-from customers.tasks import MAX_UNAVAILABLE_ATTEMPTS, Importer, process_import
 from tests.imports_support import (
     applied_entries_per_row,
     assert_every_row_accounted_for,
@@ -204,7 +206,7 @@ def test_refused_credentials_stop_the_job_with_its_rows_resumable(settings, appl
     assert set(job.rows.values_list("status", flat=True)) == {ImportRow.Status.PENDING}
     settings.CAPILLARY_TILL_PASSWORD = "membercare123"
     gateway.reset()
-    imports.resume_job(job, enqueue=False)
+    jobs.resume_job(job, enqueue=False)
     run(job)
     assert job.status == ImportJob.Status.DONE
     assert job.done_rows == 12
@@ -217,7 +219,7 @@ def test_cancelling_stops_between_batches_and_leaves_the_rest_unsent(monkeypatch
     send = services.upsert_members
 
     def send_then_cancel(**kwargs):
-        imports.cancel_job(ImportJob.objects.get(pk=job.pk))
+        jobs.cancel_job(ImportJob.objects.get(pk=job.pk))
         return send(**kwargs)
 
     monkeypatch.setattr(services, "upsert_members", send_then_cancel)
@@ -227,18 +229,18 @@ def test_cancelling_stops_between_batches_and_leaves_the_rest_unsent(monkeypatch
     assert job.rows.filter(status=ImportRow.Status.PENDING).count() == 20
     assert len(applied) == 10
     assert_every_row_accounted_for(job)
-    fix = "".join(imports.failed_csv(job))
+    fix = "".join(jobs.failed_csv(job))
     assert fix.count("\n") == 21  # the header and the twenty rows never sent
 
 
 def test_a_job_cancelled_before_a_worker_took_it_is_never_sent(applied):
     job = make_job(text=members_csv(3))
-    imports.start_job(job)  # the ImmediateBackend runs it at once
+    jobs.start_job(job)  # the ImmediateBackend runs it at once
     job.refresh_from_db()
     assert job.status == ImportJob.Status.DONE
     other = make_job(text=members_csv(3, start=10))
     queue(other)
-    imports.cancel_job(other)
+    jobs.cancel_job(other)
     run(other)
     assert other.status == ImportJob.Status.CANCELLED
     assert not {m for m in applied if m.endswith(("10", "11", "12"))}

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from customers import audit, services
-from customers.capillary.emulator.transport import EmulatorTransport
+from customers.capillary_emulator.transport import EmulatorTransport
+from customers.history import audit
+from customers.imports.tasks import Importer
+from customers.members import services
 from customers.models import AuditEntry, ImportJob, ImportRow
-from customers.tasks import Importer
 from tests.imports_support import (
     applied_entries_per_row,
     assert_every_row_accounted_for,

@@ -9,8 +9,8 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from customers.bulk_csv import read_rows
-from customers.imports import csv_rules
+from customers.imports.csv import read_rows
+from customers.imports.jobs import csv_rules
 from customers.models import ImportJob, ImportRow
 from tests.imports_support import members_csv
 
@@ -204,7 +204,7 @@ def test_a_batch_size_above_capillarys_limit_is_refused(support_client):
 def test_the_upload_still_checks_the_csrf_token(staff_client):
     from django.test import Client
 
-    from customers.roles import SUPPORT
+    from customers.console.roles import SUPPORT
     from tests.conftest import make_staff
 
     client = Client(enforce_csrf_checks=True)

@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
-from customers import imports
-from customers.imports import safe_cell
+from customers.imports import jobs
+from customers.imports.jobs import safe_cell
+from customers.imports.tasks import Importer
 from customers.models import ImportJob, ImportRow
-from customers.tasks import Importer
 from tests.conftest import make_staff
 from tests.imports_support import make_job, members_csv, queue
 
@@ -87,7 +87,7 @@ def test_progress_shows_counts_and_an_eta(support_client):
         unknown_rows=1,
     )
     job.refresh_from_db()
-    progress = imports.progress(job, now=now + timedelta(seconds=60))
+    progress = jobs.progress(job, now=now + timedelta(seconds=60))
     assert (progress.processed, progress.remaining, progress.percent) == (10, 30, 25)
     assert progress.rows_per_minute == 10
     assert progress.eta == timedelta(minutes=3)
@@ -112,7 +112,7 @@ def test_a_stale_job_can_be_resumed_from_its_page(support_client, applied):
     job = queue(make_job(text=members_csv(4)))
     Importer(job.pk)._claim()
     assert "Resume the import" not in support_client.get(detail(job)).content.decode()
-    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=job.created_at - imports.STALE_AFTER)
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=job.created_at - jobs.STALE_AFTER)
     assert "Resume the import" in support_client.get(detail(job)).content.decode()
     support_client.post(detail(job), {"action": "resume"})
     job.refresh_from_db()

@@ -4,7 +4,7 @@ from django.http import HttpResponse
 from django.test import Client
 from django.urls import include, path, reverse
 
-from customers.roles import AUDITOR, STORE_MANAGER, SUPPORT
+from customers.console.roles import AUDITOR, STORE_MANAGER, SUPPORT
 from tests.conftest import make_staff
 
 

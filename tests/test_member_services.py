@@ -3,7 +3,6 @@
 import pytest
 from django.contrib.auth.models import User
 
-from customers import services
 from customers.capillary import errors as cap
 from customers.capillary.schemas import (
     AddCustomerRequest,
@@ -12,6 +11,7 @@ from customers.capillary.schemas import (
     SubscriptionChange,
     UpdateCustomerRequest,
 )
+from customers.members import services
 from customers.models import AuditEntry
 
 Outcome = AuditEntry.Outcome

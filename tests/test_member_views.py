@@ -6,8 +6,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from customers import services
 from customers.capillary.schemas import AddCustomerRequest
+from customers.members import services
 from customers.models import AuditEntry, FormToken
 
 HTMX = {"HX-Request": "true"}
@@ -376,7 +376,7 @@ def test_the_profile_lists_cards_with_their_status(support_client):
 
 
 def test_seeded_members_of_every_shape_render(support_client, emulator):
-    from customers.capillary.emulator import seed_members
+    from customers.capillary_emulator import seed_members
 
     seed_members(emulator, 40, rng_seed=7)
     for member in range(100000001, 100000041):

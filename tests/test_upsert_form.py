@@ -5,8 +5,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from customers import services
 from customers.capillary.schemas import AddCustomerRequest
+from customers.members import services
 from customers.models import AuditEntry
 from tests.conftest import make_staff
 

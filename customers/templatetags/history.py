@@ -2,7 +2,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from customers.history import OUTCOME_TONES
+from customers.history.queries import OUTCOME_TONES
 from customers.models import AuditEntry
 
 register = template.Library()

@@ -1,4 +1,4 @@
-from customers.roles import AUDITOR, SUPPORT
+from customers.console.roles import AUDITOR, SUPPORT
 from tests.browser.conftest import screenshot
 from tests.conftest import make_staff
 from tests.history_factories import AFTER, BEFORE, read, write

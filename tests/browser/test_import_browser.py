@@ -6,8 +6,8 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
+from customers.console.roles import SUPPORT
 from customers.models import ImportJob
-from customers.roles import SUPPORT
 from tests.browser.conftest import screenshot
 from tests.imports_support import members_csv
 
@@ -49,8 +49,8 @@ def test_the_progress_page_follows_a_running_job_until_it_ends(page, sign_in):
 
     from django.utils import timezone
 
+    from customers.imports.tasks import process_import
     from customers.models import ImportRow
-    from customers.tasks import process_import
     from tests.imports_support import make_job, queue
 
     owner = sign_in(SUPPORT)

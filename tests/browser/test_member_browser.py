@@ -4,8 +4,8 @@ import re
 
 import pytest
 
+from customers.console.roles import STORE_MANAGER, SUPPORT
 from customers.models import AuditEntry
-from customers.roles import STORE_MANAGER, SUPPORT
 from tests.browser.conftest import screenshot
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from customers.roles import AUDITOR, STORE_MANAGER, SUPPORT
+from customers.console.roles import AUDITOR, STORE_MANAGER, SUPPORT
 
 NAV_BY_ROLE = {
     SUPPORT: ["Search", "Register", "Import", "History"],

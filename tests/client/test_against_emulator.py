@@ -9,8 +9,8 @@ import pytest
 from customers.capillary import errors as cap
 from customers.capillary.auth import BasicAuth, OAuthAuth
 from customers.capillary.client import CapillaryClient, UserContext
-from customers.capillary.emulator import Emulator, serve
 from customers.capillary.schemas import CustomerLookup
+from customers.capillary_emulator import Emulator, serve
 
 ACTOR = UserContext(entity_id="staff:7", source_id="Sam Support")
 MOBILE = "919900000001"

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from customers.capillary.emulator import Emulator, OrgConfig, serve
-from customers.capillary.emulator.org_file import default_org_data, parse_org
+from customers.capillary_emulator import Emulator, OrgConfig, serve
+from customers.capillary_emulator.org_file import default_org_data, parse_org
 
 TILL, TILL_PASSWORD = "membercare.till", "membercare123"
 START = 1_800_000_000.0

@@ -155,7 +155,7 @@ def test_it_counts_each_endpoint_and_each_caller_separately(make_api: Callable[.
 
 
 def test_it_ships_the_emea_defaults() -> None:
-    from customers.capillary.emulator import load_org_config
+    from customers.capillary_emulator import load_org_config
 
     org = load_org_config()
     assert (org.rate_limit("E1").limit, org.rate_limit("E2").limit, org.rate_limit("E4").limit) == (

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from customers.capillary.emulator import Emulator, serve
+from customers.capillary_emulator import Emulator, serve
 
 from .conftest import TLS, Api, FakeSleep, basic, member, mobile, org_with
 

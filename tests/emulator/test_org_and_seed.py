@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from customers.capillary.emulator import Emulator, load_org_config, seed_members
-from customers.capillary.emulator.org import OrgConfigError
-from customers.capillary.emulator.org_file import DEFAULT_ORG_PATH, default_org_data
-from customers.capillary.emulator.rules import normalise_mobile
+from customers.capillary_emulator import Emulator, load_org_config, seed_members
+from customers.capillary_emulator.org import OrgConfigError
+from customers.capillary_emulator.org_file import DEFAULT_ORG_PATH, default_org_data
+from customers.capillary_emulator.rules import normalise_mobile
 
 from .conftest import deep_merge
 

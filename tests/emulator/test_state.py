@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from customers.capillary.emulator import Emulator
+from customers.capillary_emulator import Emulator
 
 from .conftest import member, mobile, org_with
 
@@ -15,8 +15,8 @@ from .conftest import member, mobile, org_with
 # the second registration of a mobile must join the first customer, never create one).
 WRITER = """
 import base64, hashlib, json, sys
-from customers.capillary.emulator import Emulator
-from customers.capillary.emulator.org_file import default_org_data, parse_org
+from customers.capillary_emulator import Emulator
+from customers.capillary_emulator.org_file import default_org_data, parse_org
 data = default_org_data()
 data["rate_limits"]["enabled"] = False
 emulator = Emulator(sys.argv[1], parse_org(data))

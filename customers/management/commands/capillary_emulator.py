@@ -7,9 +7,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from customers.capillary.emulator import Emulator, serve
-from customers.capillary.emulator.faults import FaultConfigError
-from customers.capillary.emulator.org import OrgConfigError
+from customers.capillary_emulator import Emulator, serve
+from customers.capillary_emulator.faults import FaultConfigError
+from customers.capillary_emulator.org import OrgConfigError
 
 
 class Command(BaseCommand):

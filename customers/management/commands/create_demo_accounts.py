@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandError
 
-from customers.roles import AUDITOR, STORE_MANAGER, SUPPORT
+from customers.console.roles import AUDITOR, STORE_MANAGER, SUPPORT
 
 DEMO_ACCOUNTS = (
     ("support", "Sam", "Support", SUPPORT),

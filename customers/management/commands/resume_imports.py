@@ -3,7 +3,7 @@
 A job whose heartbeat is older than --stale-after seconds has lost its worker
 (a worker reports after every batch and before every wait). The task resolves
 the rows the dead worker left `sent` before sending anything, so no row
-Capillary acknowledged is sent twice (customers.tasks). Run it after a crash or
+Capillary acknowledged is sent twice (customers.imports.tasks). Run it after a crash or
 from cron; --stale-after 0 right after a restart, when no worker runs yet.
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from customers import imports
-from customers.tasks import process_import
+from customers.imports import jobs
+from customers.imports.tasks import process_import
 
 
 class Command(BaseCommand):
@@ -23,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--stale-after",
             type=float,
-            default=imports.STALE_AFTER.total_seconds(),
+            default=jobs.STALE_AFTER.total_seconds(),
             help="seconds without a heartbeat after which a job's worker counts as dead",
         )
         parser.add_argument(
@@ -33,14 +33,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, stale_after: float, in_process: bool, **options: Any) -> None:
-        jobs = imports.stale_jobs(timedelta(seconds=stale_after))
-        if not jobs:
+        stale = jobs.stale_jobs(timedelta(seconds=stale_after))
+        if not stale:
             self.stdout.write("No import needs resuming.")
             return
-        for job in jobs:
-            imports.resume_job(
-                job, stale_after=timedelta(seconds=stale_after), enqueue=not in_process
-            )
+        for job in stale:
+            jobs.resume_job(job, stale_after=timedelta(seconds=stale_after), enqueue=not in_process)
             if in_process:
                 self.stdout.write(f"Resuming import #{job.pk} ({job.file_name}) here.")
                 process_import(job.pk)

@@ -16,7 +16,8 @@ from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from customers.audit_chain import (
+from customers.console.roles import AUDITOR, STORE_MANAGER, SUPPORT
+from customers.history.chain import (
     GENESIS,
     PENDING_STATE,
     lock_chain,
@@ -24,7 +25,6 @@ from customers.audit_chain import (
     sign_entry,
 )
 from customers.models import READ_ACTIONS, AuditCode, AuditEntry
-from customers.roles import AUDITOR, STORE_MANAGER, SUPPORT
 
 Action = AuditEntry.Action
 Outcome = AuditEntry.Outcome

@@ -13,7 +13,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from customers.audit_chain import GENESIS, HASHED_FIELDS, find_problem
+from customers.history.chain import GENESIS, HASHED_FIELDS, find_problem
 from customers.models import AuditCode, AuditEntry
 
 ROW_FIELDS = ("id", *HASHED_FIELDS, "previous_hash", "entry_hash", "completion_hash")

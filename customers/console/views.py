@@ -1,0 +1,65 @@
+"""Thin, htmx-aware views: one URL, one view, one template."""
+
+from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template import loader
+from django.views.decorators.http import require_GET
+
+from customers.console.forms import ThrottledLoginForm
+from customers.console.permissions import signed_in
+
+
+class LoginView(auth_views.LoginView):
+    form_class = ThrottledLoginForm
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+
+@require_GET
+@signed_in
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "console/home.html")
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error_page(request, 400, "Bad request", "The request could not be understood.")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    detail = str(exception) if exception and str(exception) else "Your role may not open this page."
+    return _error_page(request, 403, "Not allowed", detail)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error_page(request, 404, "Not found", "There is no page at this address.")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    # No request context: whatever failed (the database, say) must not fail this page too.
+    return HttpResponse(loader.render_to_string("500.html"), status=500)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return _error_page(
+        request,
+        403,
+        "Form expired",
+        "This form was open too long or was sent twice. Reload the page and try again.",
+    )
+
+
+def _error_page(request: HttpRequest, status: int, title: str, detail: str) -> HttpResponse:
+    return render(
+        request, "error.html", {"status": status, "title": title, "detail": detail}, status=status
+    )
+
+
+@require_GET
+def health(request: HttpRequest) -> HttpResponse:
+    """For load balancers and uptime checks: the process answers and its database does."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return HttpResponse("ok", content_type="text/plain")

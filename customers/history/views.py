@@ -1,0 +1,95 @@
+"""The auditors' screens: the change history list, one entry in detail, the CSV export."""
+
+import csv
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from customers.console.permissions import can, requires
+from customers.console.roles import Capability
+from customers.history import audit
+from customers.history.queries import (
+    Cursor,
+    HistoryFilterForm,
+    diff_snapshots,
+    export_rows,
+    page_of_history,
+    pretty_json,
+    rows_for,
+    signature_problem,
+)
+from customers.models import AuditEntry
+
+
+@require_GET
+@requires(Capability.VIEW_HISTORY)
+def history(request: HttpRequest) -> HttpResponse:
+    form = HistoryFilterForm(request.GET)
+    page, cursor_error = None, ""
+    if form.is_valid():
+        cursor = None
+        if token := request.GET.get("cursor", ""):
+            try:
+                cursor = Cursor.decode(token)
+            except ValueError:
+                cursor_error = (
+                    "That page link is damaged or out of date, so this shows the newest entries."
+                )
+        page = page_of_history(form.filters, cursor)
+    context = {
+        "form": form,
+        "page": page,
+        "rows": rows_for(page.entries) if page else [],
+        "cursor_error": cursor_error,
+        "can_export": can(request.user, Capability.EXPORT_HISTORY),
+    }
+    htmx = getattr(request, "htmx", False)
+    template = "history/history.html#results" if htmx else "history/history.html"
+    return render(request, template, context)
+
+
+@require_GET
+@requires(Capability.VIEW_HISTORY)
+def history_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    entry = get_object_or_404(AuditEntry, pk=pk)
+    context = {
+        "entry": entry,
+        "changes": diff_snapshots(entry.before, entry.after),
+        "request_json": pretty_json(entry.request),
+        "response_json": pretty_json(entry.response),
+        "side_effects_json": pretty_json(entry.side_effects) if entry.side_effects else "",
+        "signature_problem": signature_problem(entry),
+    }
+    return render(request, "history/history_detail.html", context)
+
+
+class _Echo:
+    """csv.writer writes into this and gets each line back, so rows stream one by one."""
+
+    def write(self, line: str) -> str:
+        return line
+
+
+@require_GET
+@requires(Capability.EXPORT_HISTORY)
+def history_export(request: HttpRequest) -> HttpResponseBase:
+    form = HistoryFilterForm(request.GET)
+    if not form.is_valid():
+        context = {"form": form, "page": None, "can_export": True}
+        return render(request, "history/history.html", context)
+    # Taking history out of the console is itself worth a line in it.
+    audit.record_read(
+        actor=request.user,
+        action=AuditEntry.Action.EXPORT_HISTORY,
+        request={"filters": {key: value for key, value in request.GET.items() if value}},
+    )
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in export_rows(form.filters)),
+        content_type="text/csv; charset=utf-8",
+    )
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="change-history-{stamp}.csv"'
+    return response

@@ -1,0 +1,363 @@
+"""Bulk import use cases: store an upload as rows, start, cancel and resume jobs, read results.
+
+The web process reads the file once, streaming, and stores each data row as an
+ImportRow in chunks, so a hundred thousand rows never sit in memory together;
+the preview and everything after it read from the database. Sending the rows
+is `customers.imports.tasks`. Every row goes through `services.upsert_members`, so it
+is audited like a hand edit.
+"""
+
+import csv
+import itertools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import IO, Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+from pydantic import ValidationError
+
+from customers.capillary.schemas import UpsertEntry, field_errors
+from customers.gateway import catalogue, extended_field_specs
+from customers.imports.csv import (
+    CsvFileError,
+    CsvRules,
+    ParsedRow,
+    RowProblem,
+    open_text,
+    read_rows,
+)
+from customers.models import ImportJob, ImportRow
+
+Status = ImportJob.Status
+RowStatus = ImportRow.Status
+
+# Rows per INSERT: large enough to be fast, small enough that SQLite's write
+# lock is released often for a worker running another import meanwhile.
+STORE_CHUNK = 1000
+PREVIEW_ROWS = 20
+# Capillary takes at most 100 entries per bulk upsert (code 1060 above that).
+MAX_BATCH_SIZE = 100
+# A running job's worker writes a heartbeat after every batch and before every
+# wait; waits are at most a minute, so two minutes of silence means it is gone.
+STALE_AFTER = timedelta(minutes=2)
+# Spreadsheets run a cell starting with these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Excel reads a CSV as UTF-8 only with a byte-order mark; the upload reader skips it.
+EXCEL_BOM = "\ufeff"
+
+
+class ImportRefused(Exception):
+    """The job cannot do what was asked in its state; the message is for staff."""
+
+
+def csv_rules() -> CsvRules:
+    """What the reader checks rows against: this org's labels and fields."""
+    org = catalogue()
+    extended = extended_field_specs()
+    return CsvRules(
+        default_source=settings.CAPILLARY_SOURCE,
+        default_account_id=settings.CAPILLARY_ACCOUNT_ID,
+        sources=org.sources,
+        status_labels=frozenset(org.status_label_names),
+        custom_fields=frozenset(str(spec["name"]) for spec in org.custom_fields),
+        # None (unchecked) when Capillary could not be asked: it warns about unknown ones.
+        extended_fields=frozenset(str(spec["name"]) for spec in extended) if extended else None,
+    )
+
+
+# --- upload -----------------------------------------------------------------
+
+
+def create_job(
+    *,
+    owner: User,
+    upload: IO[bytes],
+    file_name: str,
+    dry_run: bool,
+    skip_change_identifier: bool,
+    reason: str,
+    batch_size: int,
+) -> ImportJob:
+    """Read an uploaded CSV into a job and its rows; raise CsvFileError for an unusable file.
+
+    The job is `uploaded` while its rows are stored (a web process that dies
+    meanwhile leaves it so, visibly incomplete) and `validated` once all are.
+    """
+    columns, parsed = read_rows(open_text(upload), csv_rules())
+    first = next(parsed, None)
+    if first is None:
+        raise CsvFileError("The file names its columns but has no rows.")
+    job = ImportJob.objects.create(
+        owner=owner,
+        file_name=file_name[:255],
+        columns=columns,
+        dry_run=dry_run,
+        skip_change_identifier=skip_change_identifier,
+        reason=reason,
+        batch_size=batch_size,
+    )
+    total = invalid = 0
+    chunk: list[ImportRow] = []
+    for row in itertools.chain([first], parsed):
+        stored = _row_for(job, row)
+        total += 1
+        invalid += stored.status == RowStatus.INVALID
+        chunk.append(stored)
+        if len(chunk) >= STORE_CHUNK:
+            ImportRow.objects.bulk_create(chunk)
+            chunk = []
+    ImportRow.objects.bulk_create(chunk)
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=Status.VALIDATED, total_rows=total, invalid_rows=invalid
+    )
+    job.refresh_from_db()
+    return job
+
+
+def _row_for(job: ImportJob, parsed: ParsedRow) -> ImportRow:
+    problems = list(parsed.problems)
+    entry = parsed.entry
+    if entry is not None:
+        # The client validates again before sending; doing it here puts any
+        # limit the reader does not know about into the preview instead.
+        try:
+            UpsertEntry.model_validate(entry)
+        except ValidationError as invalid:
+            problems += [
+                RowProblem(parsed.number, "", f"{path}: {message}")
+                for path, message in field_errors(invalid).items()
+            ]
+            entry = None
+    return ImportRow(
+        job=job,
+        number=parsed.number,
+        values=parsed.values,
+        entry=entry,
+        problems=[{"column": p.column, "message": p.message} for p in problems],
+        status=RowStatus.INVALID if problems else RowStatus.PENDING,
+        messages=_problem_text(problems),
+    )
+
+
+def _problem_text(problems: Iterable[RowProblem]) -> str:
+    return "; ".join(f"{p.column}: {p.message}" if p.column else p.message for p in problems)
+
+
+# --- start, cancel, resume --------------------------------------------------------
+
+
+def start_job(job: ImportJob) -> ImportJob:
+    """Queue a validated job for the worker; a second click queues nothing more."""
+    if job.dry_run:
+        raise ImportRefused("This was a dry run: nothing is sent. Upload the file again to import.")
+    if job.sendable_rows == 0:
+        raise ImportRefused("No row of this file can be sent. Fix the file and upload it again.")
+    now = timezone.now()
+    queued = ImportJob.objects.filter(pk=job.pk, status=Status.VALIDATED).update(
+        status=Status.QUEUED, heartbeat_at=now
+    )
+    if not queued:
+        raise ImportRefused(f"This import is {job.get_status_display().lower()} already.")
+    _enqueue(job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def cancel_job(job: ImportJob) -> ImportJob:
+    """Stop a job: at once if no worker has it yet, else after the batch in flight."""
+    now = timezone.now()
+    waiting = (Status.UPLOADED, Status.VALIDATED, Status.QUEUED)
+    stopped = ImportJob.objects.filter(pk=job.pk, status__in=waiting).update(
+        status=Status.CANCELLED, cancel_requested=True, finished_at=now
+    )
+    if not stopped:
+        asked = ImportJob.objects.filter(pk=job.pk, status=Status.RUNNING).update(
+            cancel_requested=True
+        )
+        if not asked:
+            raise ImportRefused(f"This import is {job.get_status_display().lower()}.")
+    job.refresh_from_db()
+    return job
+
+
+def is_stale(
+    job: ImportJob, now: datetime | None = None, stale_after: timedelta = STALE_AFTER
+) -> bool:
+    """Whether a queued or running job has lost its worker (no heartbeat for a while)."""
+    if not job.is_active or job.heartbeat_at is None:
+        return False
+    return (now or timezone.now()) - job.heartbeat_at >= stale_after
+
+
+def resume_job(
+    job: ImportJob, *, stale_after: timedelta = STALE_AFTER, enqueue: bool = True
+) -> ImportJob:
+    """Queue a job again after its worker died, or after it failed (say, bad credentials).
+
+    The task works out what became of the rows left `sent` before sending more
+    (see customers.imports.tasks), so queueing twice is harmless. A `stale_after` shorter
+    than the longest Capillary call could let two workers send the same batch.
+    """
+    if not (job.status == Status.FAILED or is_stale(job, stale_after=stale_after)):
+        raise ImportRefused("This import is not stopped: its worker is still reporting.")
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=Status.QUEUED, heartbeat_at=timezone.now(), error="", finished_at=None
+    )
+    if enqueue:
+        _enqueue(job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def stale_jobs(stale_after: timedelta = STALE_AFTER) -> list[ImportJob]:
+    """Queued or running jobs whose worker has not reported for `stale_after`."""
+    cutoff = timezone.now() - stale_after
+    return list(
+        ImportJob.objects.filter(
+            status__in=(Status.QUEUED, Status.RUNNING), heartbeat_at__lte=cutoff
+        ).order_by("pk")
+    )
+
+
+def _enqueue(job_id: int) -> None:
+    from customers.imports.tasks import run_import
+
+    run_import.enqueue(job_id)
+
+
+# --- progress ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Progress:
+    job: ImportJob
+    processed: int
+    sendable: int
+    remaining: int
+    rows_per_minute: float | None
+    eta: timedelta | None
+    stale: bool
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.processed / self.sendable) if self.sendable else 100
+
+    @property
+    def eta_words(self) -> str:
+        if self.eta is None:
+            return ""
+        minutes, seconds = divmod(int(self.eta.total_seconds()), 60)
+        if minutes >= 60:
+            return f"about {minutes // 60} h {minutes % 60} min"
+        return f"about {minutes} min {seconds} s" if minutes else f"about {seconds} s"
+
+
+def progress(job: ImportJob, now: datetime | None = None) -> Progress:
+    now = now or timezone.now()
+    processed = job.processed_rows
+    rate = None
+    eta = None
+    if job.started_at and processed:
+        elapsed = ((job.finished_at or now) - job.started_at).total_seconds()
+        if elapsed > 0:
+            rate = processed / elapsed * 60
+            if job.is_active and job.remaining_rows:
+                eta = timedelta(seconds=round(job.remaining_rows / (processed / elapsed)))
+    return Progress(
+        job=job,
+        processed=processed,
+        sendable=job.sendable_rows,
+        remaining=job.remaining_rows,
+        rows_per_minute=rate,
+        eta=eta,
+        stale=is_stale(job, now),
+    )
+
+
+def status_counts(job: ImportJob) -> dict[str, int]:
+    """Rows per status, from the rows themselves (for the result filters)."""
+    counted = job.rows.values("status").annotate(rows=Count("id")).order_by()
+    return {item["status"]: item["rows"] for item in counted}
+
+
+def recount(job_id: int) -> None:
+    """Set the job's counters from its rows: after a resume, when increments may have been lost."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        counts = status_counts(job)
+        ImportJob.objects.filter(pk=job_id).update(
+            invalid_rows=counts.get(RowStatus.INVALID, 0),
+            done_rows=counts.get(RowStatus.OK, 0) + counts.get(RowStatus.WARNING, 0),
+            warning_rows=counts.get(RowStatus.WARNING, 0),
+            failed_rows=counts.get(RowStatus.FAILED, 0),
+            unknown_rows=counts.get(RowStatus.UNKNOWN, 0),
+        )
+
+
+# --- results ----------------------------------------------------------------------
+
+
+def safe_cell(value: Any) -> str:
+    """A cell a spreadsheet shows as text: a leading quote before anything formula-like."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for csv.writer in a stream."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+RESULT_COLUMNS = ("row", "outcome", "customer_id", "codes", "messages")
+
+
+def result_csv(job: ImportJob) -> Iterator[str]:
+    """Every row: its original cells, then outcome, customer id, codes and messages."""
+    writer = csv.writer(_Echo())
+    columns = [c for c in job.columns if c]
+    yield EXCEL_BOM + writer.writerow([*columns, *RESULT_COLUMNS])
+    for row in job.rows.order_by("number").iterator(chunk_size=2000):
+        yield writer.writerow(
+            [safe_cell(row.values.get(c, "")) for c in columns]
+            + [
+                row.number,
+                outcome_words(row, job),
+                safe_cell(row.customer_id),
+                row.codes,
+                safe_cell(row.messages),
+            ]
+        )
+
+
+FIX_AND_RETRY = (RowStatus.INVALID, RowStatus.FAILED)
+
+
+def failed_csv(job: ImportJob) -> Iterator[str]:
+    """The rows to fix and upload again, in the upload format (the file's own columns).
+
+    Invalid and failed rows, and rows a cancelled or failed job never sent.
+    Rows with an unknown outcome are left out: they may have been applied, so
+    they are checked by hand, not blindly sent again.
+    """
+    writer = csv.writer(_Echo())
+    columns = [c for c in job.columns if c]
+    yield EXCEL_BOM + writer.writerow(columns)
+    wanted: tuple[str, ...] = FIX_AND_RETRY
+    if job.status in (Status.CANCELLED, Status.FAILED):
+        wanted = (*FIX_AND_RETRY, RowStatus.PENDING)
+    rows = job.rows.filter(status__in=wanted).order_by("number")
+    for row in rows.iterator(chunk_size=2000):
+        yield writer.writerow([safe_cell(row.values.get(c, "")) for c in columns])
+
+
+def outcome_words(row: ImportRow, job: ImportJob) -> str:
+    if row.status == RowStatus.PENDING:
+        return "not sent (dry run)" if job.dry_run else "not sent"
+    return str(row.get_status_display())

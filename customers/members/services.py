@@ -1,0 +1,568 @@
+"""Member use cases: cleaned data -> request model -> client -> audit entry -> result.
+
+Every write follows record, call, update: an AuditEntry is written as pending
+and committed, Capillary is called outside any database transaction, then the
+entry is completed with the answer. A crash mid-call leaves the pending entry
+visible. Services raise the client's errors after recording them; the views
+decide how they look. The forms and the bulk import call the same functions,
+so every row of a bulk upsert is audited like a hand edit.
+"""
+
+import logging
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db import transaction
+
+from customers.capillary import errors as cap
+from customers.capillary.errors import ApiCode, CallMeta
+from customers.capillary.schemas import (
+    AddCustomerRequest,
+    BulkItem,
+    ChangeIdentifierRequest,
+    Customer,
+    CustomerLookup,
+    StatusChange,
+    SubscriptionChange,
+    UpdateCustomerRequest,
+    UpsertEntry,
+    WriteResponse,
+)
+from customers.gateway import actor_context, get_client
+from customers.history import audit
+from customers.models import AuditEntry
+
+logger = logging.getLogger(__name__)
+
+Actor = User | AnonymousUser
+Action = AuditEntry.Action
+Outcome = AuditEntry.Outcome
+
+PROFILE_EMBEDS = ("points", "subscriptions", "mlp", "customerStatus")
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    customer_id: int | None
+    warnings: list[ApiCode]
+    side_effects: list[Any]
+    entry: AuditEntry
+
+
+@dataclass(frozen=True)
+class RowResult:
+    """One bulk-upsert entry's answer, in input order."""
+
+    customer_id: int | None
+    errors: list[ApiCode]
+    warnings: list[ApiCode]
+    entry: AuditEntry
+
+
+@dataclass
+class SearchResult:
+    members: list[Customer] = field(default_factory=list)
+    tried: list[str] = field(default_factory=list)
+
+
+# --- reads ----------------------------------------------------------------
+
+
+def detect_identifier_kind(query: str) -> list[str]:
+    """Which identifier kinds a typed value may be, most likely first.
+
+    Customer ids run to nine digits today; mobiles carry a country code, so ten
+    or more. Digits in between are tried both ways (the lookups run at once).
+    """
+    value = query.strip()
+    if "@" in value:
+        return ["email"]
+    if re.fullmatch(r"\d{1,9}", value):
+        return ["id", "cardnumber", "externalId"]
+    if re.fullmatch(r"\d{10,15}", value):
+        kinds = ["mobile", "cardnumber", "externalId"]
+        return [*kinds, "id"] if len(value) <= 12 else kinds
+    return ["externalId", "cardnumber"]
+
+
+def find_members(
+    *, actor: Actor, query: str, kind: str = "", source: str, account_id: str = ""
+) -> SearchResult:
+    """Look a member up by any identifier; several kinds are tried when the type is unclear."""
+    value = query.strip()
+    kinds = [kind] if kind else detect_identifier_kind(value)
+    client = get_client()
+
+    def lookup(each: str) -> Customer | None:
+        try:
+            if each == "id":
+                return client.get_customer(int(value), source=source, account_id=account_id or None)
+            return client.lookup_customer(
+                CustomerLookup(
+                    source=source,
+                    account_id=account_id or None,
+                    identifier_name=each,
+                    identifier_value=value,
+                )
+            )
+        except cap.NotFound:
+            return None
+        except cap.Rejected as rejected:
+            # A kind this value cannot be (8013 and friends) is no answer either,
+            # unless staff chose that kind themselves.
+            if kind:
+                raise
+            logger.info("lookup as %s refused: %s", each, rejected)
+            return None
+
+    # The kinds a value may be are looked up at once: a search costs one round trip.
+    with ThreadPoolExecutor(max_workers=len(kinds)) as pool:
+        answers = list(pool.map(lookup, kinds))
+    result = SearchResult(tried=kinds)
+    seen: set[int] = set()
+    for found in answers:
+        if found is not None and found.id is not None and found.id not in seen:
+            seen.add(found.id)
+            result.members.append(found)
+    audit.record_read(
+        actor=actor,
+        action=Action.SEARCH,
+        customer_id=",".join(str(m.id) for m in result.members),
+        identifier_type=kind or "/".join(kinds),
+        identifier_value=value,
+        source=source,
+    )
+    return result
+
+
+def load_member(*, customer_id: int, source: str, account_id: str = "") -> Customer:
+    """A member as an edit screen needs it (the edit itself is what gets audited)."""
+    return get_client().get_customer(
+        customer_id, source=source, account_id=account_id or None, embed=PROFILE_EMBEDS
+    )
+
+
+def open_profile(
+    *, actor: Actor, customer_id: int, source: str, account_id: str = ""
+) -> tuple[Customer, list[AuditEntry]]:
+    """The 360 profile and the member's recent console history, read as one.
+
+    The console's own work (recording who opened the profile, reading the
+    timeline) happens while Capillary is answering, so opening a profile costs
+    about one Capillary round trip. The opening is recorded even when Capillary
+    then fails: the attempt to look is what the auditors ask about.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        answer = pool.submit(
+            get_client().get_customer,
+            customer_id,
+            source=source,
+            account_id=account_id or None,
+            embed=PROFILE_EMBEDS,
+        )
+        audit.record_read(
+            actor=actor, action=Action.VIEW_PROFILE, customer_id=customer_id, source=source
+        )
+        history = audit.entries_for_member(customer_id, limit=10)
+        return answer.result(), history
+
+
+def existing_member_id(
+    *, identifier_name: str, value: str, source: str, account_id: str = ""
+) -> int | None:
+    """The id of the member holding an identifier, for duplicate hints while typing."""
+    try:
+        answer = get_client().lookup_customer_id(
+            CustomerLookup(
+                source=source,
+                account_id=account_id or None,
+                identifier_name=identifier_name,
+                identifier_value=value,
+            )
+        )
+    except (cap.NotFound, cap.Rejected):
+        return None
+    return answer.entity
+
+
+def _before(customer_id: int, loaded: Customer | None) -> dict[str, Any] | None:
+    """The member as the screen just loaded it, or fetched now for the audit trail."""
+    if loaded is not None:
+        return loaded.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return snapshot(customer_id)
+
+
+def snapshot(customer_id: int | None) -> dict[str, Any] | None:
+    """A member as the audit trail keeps it; None when it cannot be read now."""
+    if customer_id is None:
+        return None
+    try:
+        member = get_client().get_customer(
+            customer_id, source="ALL", embed=("subscriptions", "mlp")
+        )
+    except cap.CapillaryError as error:
+        logger.warning("snapshot of customer %s failed: %s", customer_id, error)
+        return None
+    return member.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+# --- writes ---------------------------------------------------------------
+
+
+def register_member(
+    *,
+    actor: Actor,
+    request: AddCustomerRequest,
+    reason: str = "",
+    wait_for_downstream: bool = True,
+) -> WriteResult:
+    profile = request.profiles[0]
+    identifier = profile.identifiers[0]
+    return _recorded_write(
+        actor=actor,
+        action=Action.REGISTER,
+        reason=reason,
+        body=request.to_wire(),
+        identifier=(identifier.type, identifier.value or ""),
+        source=profile.source,
+        account_id=profile.account_id or "",
+        before=None,
+        call=lambda: get_client().add_customer(
+            request, actor=actor_context(actor), wait_for_downstream=wait_for_downstream
+        ),
+    )
+
+
+def update_profile(
+    *,
+    actor: Actor,
+    customer_id: int,
+    source: str,
+    account_id: str = "",
+    changes: UpdateCustomerRequest,
+    reason: str,
+    use_async: bool = False,
+    action: str = Action.UPDATE_PROFILE,
+    before: Customer | None = None,
+) -> WriteResult:
+    return _recorded_write(
+        actor=actor,
+        action=action,
+        reason=reason,
+        body=changes.to_wire(),
+        customer_id=customer_id,
+        source=source,
+        account_id=account_id,
+        before=_before(customer_id, before),
+        call=lambda: get_client().update_customer(
+            customer_id,
+            changes,
+            source=source,
+            account_id=account_id or None,
+            actor=actor_context(actor),
+            use_async=use_async,
+        ),
+    )
+
+
+def enroll_member(
+    *,
+    actor: Actor,
+    customer_id: int,
+    source: str,
+    account_id: str = "",
+    changes: UpdateCustomerRequest,
+    reason: str,
+    before: Customer | None = None,
+) -> WriteResult:
+    """Enrollment is an update carrying loyaltyProgramEnrollments (and loyalty type)."""
+    return update_profile(
+        actor=actor,
+        customer_id=customer_id,
+        source=source,
+        account_id=account_id,
+        changes=changes,
+        reason=reason,
+        action=Action.ENROLL,
+        before=before,
+    )
+
+
+def change_identifiers(
+    *,
+    actor: Actor,
+    customer_id: int,
+    source: str,
+    account_id: str = "",
+    change: ChangeIdentifierRequest,
+    reason: str,
+    before: Customer | None = None,
+) -> WriteResult:
+    first = (change.add or change.remove)[0]
+    return _recorded_write(
+        actor=actor,
+        action=Action.CHANGE_IDENTIFIER,
+        reason=reason,
+        body=change.to_wire(),
+        customer_id=customer_id,
+        identifier=(first.type, first.value or ""),
+        source=source,
+        account_id=account_id,
+        before=_before(customer_id, before),
+        call=lambda: get_client().change_identifier(
+            customer_id,
+            change,
+            source=source,
+            account_id=account_id or None,
+            actor=actor_context(actor),
+        ),
+    )
+
+
+def change_subscriptions(
+    *,
+    actor: Actor,
+    customer_id: int,
+    change: SubscriptionChange,
+    reason: str,
+    before: Customer | None = None,
+) -> WriteResult:
+    def call() -> WriteResponse:
+        answer = get_client().update_subscriptions(customer_id, change, actor=actor_context(actor))
+        return WriteResponse(createdId=customer_id, warnings=answer.warnings).with_meta(answer.meta)
+
+    return _recorded_write(
+        actor=actor,
+        action=Action.UPDATE_SUBSCRIPTIONS,
+        reason=reason,
+        body=change.to_wire(),
+        customer_id=customer_id,
+        before=_before(customer_id, before),
+        call=call,
+    )
+
+
+def change_status(
+    *,
+    actor: Actor,
+    customer_id: int,
+    lookup: CustomerLookup,
+    label: str,
+    reason: str,
+    before: Customer | None = None,
+) -> WriteResult:
+    change = StatusChange(label=label, reason=reason)
+    return _recorded_write(
+        actor=actor,
+        action=Action.CHANGE_STATUS,
+        reason=reason,
+        body={"lookup": lookup.to_query(), **change.to_wire()},
+        customer_id=customer_id,
+        identifier=(lookup.identifier_name, lookup.identifier_value),
+        source=lookup.source,
+        account_id=lookup.account_id or "",
+        before=_before(customer_id, before),
+        call=lambda: get_client().change_status(lookup, change, actor=actor_context(actor)),
+    )
+
+
+def upsert_members(
+    *,
+    actor: Actor,
+    entries: Sequence[UpsertEntry],
+    skip_change_identifier: bool,
+    reason: str,
+    import_job_id: int | None = None,
+    row_numbers: Sequence[int] | None = None,
+) -> list[RowResult]:
+    """One bulk-upsert call; one audit entry per entry, completed from its own item.
+
+    Items fail one by one. When the whole call fails, every row's entry records
+    that failure (or "unknown" when the batch may have been applied) and the
+    error is raised for the caller to retry or report.
+    """
+    rows = list(row_numbers) if row_numbers is not None else [None] * len(entries)
+    # One commit for the batch's pending entries (and one for their outcomes):
+    # still written before the call, a hundred fsyncs fewer.
+    with transaction.atomic():
+        pending = _start_rows(entries, rows, actor=actor, reason=reason, job=import_job_id)
+    try:
+        answer = get_client().bulk_upsert(
+            entries, skip_change_identifier=skip_change_identifier, actor=actor_context(actor)
+        )
+    except cap.CapillaryError as error:
+        with transaction.atomic():
+            for entry in pending:
+                _finish_failed(entry, error)
+        raise
+    except BaseException:
+        with transaction.atomic():
+            for entry in pending:
+                audit.finish_write(entry, outcome=Outcome.UNKNOWN, response=_console_fault())
+        raise
+    items = list(answer.response)
+    if len(items) != len(pending):
+        mismatch = cap.IntegrationError(
+            f"bulk upsert answered {len(items)} items for {len(pending)} entries",
+            meta=answer.meta,
+        )
+        with transaction.atomic():
+            for entry in pending:
+                _finish_failed(entry, mismatch)
+        raise mismatch
+    with transaction.atomic():
+        return [
+            _finish_item(entry, item, answer.meta)
+            for entry, item in zip(pending, items, strict=True)
+        ]
+
+
+def _start_rows(
+    entries: Sequence[UpsertEntry],
+    rows: Sequence[int | None],
+    *,
+    actor: Actor,
+    reason: str,
+    job: int | None,
+) -> list[AuditEntry]:
+    pending = []
+    for entry_model, row in zip(entries, rows, strict=True):
+        identifier = (
+            entry_model.profiles[0].identifiers[0] if entry_model.profiles[0].identifiers else None
+        )
+        pending.append(
+            audit.start_write(
+                actor=actor,
+                action=Action.UPSERT,
+                reason=reason,
+                identifier_type=identifier.type if identifier else "",
+                identifier_value=(identifier.value or "") if identifier else "",
+                source=entry_model.profiles[0].source or "",
+                account_id=entry_model.profiles[0].account_id or "",
+                request=entry_model.to_wire(),
+                import_job_id=job,
+                import_row=row,
+            )
+        )
+    return pending
+
+
+# --- record, call, update ---------------------------------------------------
+
+
+def _recorded_write(
+    *,
+    actor: Actor,
+    action: str,
+    reason: str,
+    body: Mapping[str, Any],
+    call: Callable[[], WriteResponse],
+    customer_id: int | None = None,
+    identifier: tuple[str, str] = ("", ""),
+    source: str = "",
+    account_id: str = "",
+    before: Mapping[str, Any] | None,
+) -> WriteResult:
+    entry = audit.start_write(
+        actor=actor,
+        action=action,
+        reason=reason,
+        customer_id=customer_id,
+        identifier_type=identifier[0],
+        identifier_value=identifier[1],
+        source=source,
+        account_id=account_id,
+        request=body,
+        before=before,
+    )
+    try:
+        answer = call()
+    except cap.CapillaryError as error:
+        _finish_failed(entry, error)
+        raise
+    except BaseException:
+        # A console fault after the request may have left: the outcome is not known.
+        audit.finish_write(entry, outcome=Outcome.UNKNOWN, response=_console_fault())
+        raise
+    created = answer.created_id or customer_id
+    meta = answer.meta
+    audit.finish_write(
+        entry,
+        outcome=Outcome.OK_WITH_WARNINGS if answer.warnings else Outcome.OK,
+        http_status=meta.status,
+        request_id=meta.request_id or "",
+        response=_body(meta),
+        warning_codes=[w.code for w in answer.warnings],
+        side_effects=[_plain(effect) for effect in answer.side_effects],
+        duration_ms=round(meta.duration_ms),
+        after=snapshot(created),
+        # A merge answers with the survivor's id; the entry stays about the member edited.
+        customer_id=None if customer_id else created,
+    )
+    return WriteResult(created, list(answer.warnings), list(answer.side_effects), entry)
+
+
+def _finish_item(entry: AuditEntry, item: BulkItem, meta: CallMeta) -> RowResult:
+    customer_id = item.entity_id or (item.result.id if item.result else None)
+    if item.errors:
+        outcome = Outcome.REJECTED
+    else:
+        outcome = Outcome.OK_WITH_WARNINGS if item.warnings else Outcome.OK
+    audit.finish_write(
+        entry,
+        outcome=outcome,
+        http_status=meta.status,
+        request_id=meta.request_id or "",
+        response=item.model_dump(mode="json", by_alias=True, exclude={"result"}),
+        error_codes=[e.code for e in item.errors],
+        warning_codes=[w.code for w in item.warnings],
+        duration_ms=round(meta.duration_ms),
+        after=item.result.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if item.result
+        else None,
+        customer_id=customer_id,
+    )
+    return RowResult(customer_id, list(item.errors), list(item.warnings), entry)
+
+
+def _finish_failed(entry: AuditEntry, error: cap.CapillaryError) -> None:
+    meta = error.meta or CallMeta(method="", path="", endpoint="")
+    if isinstance(error, cap.Rejected):
+        outcome = Outcome.REJECTED
+        errors: Iterable[int] = [e.code for e in error.errors]
+        warnings: Iterable[int] = [w.code for w in error.warnings]
+    else:
+        outcome = (
+            Outcome.UNKNOWN
+            if isinstance(error, cap.Unavailable) and error.outcome_unknown
+            else Outcome.FAILED
+        )
+        errors, warnings = (), ()
+    audit.finish_write(
+        entry,
+        outcome=outcome,
+        http_status=meta.status,
+        request_id=meta.request_id or "",
+        response={"error": type(error).__name__, "message": str(error), "body": _body(meta)},
+        error_codes=errors,
+        warning_codes=warnings,
+        duration_ms=round(meta.duration_ms),
+    )
+
+
+def _body(meta: CallMeta) -> dict[str, Any]:
+    body = meta.response_body
+    return body if isinstance(body, dict) else {"body": body}
+
+
+def _plain(model: Any) -> dict[str, Any]:
+    dumped: dict[str, Any] = model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return dumped
+
+
+def _console_fault() -> dict[str, Any]:
+    return {"error": "ConsoleFault", "message": "The console failed during the call."}

@@ -1,0 +1,777 @@
+"""Member screens: search, the 360 profile, register, and each kind of edit.
+
+One URL, one view, one template: a full page normally, the template's named
+partial for htmx requests. Invalid forms re-render with status 200 so htmx
+swaps them in. Writes go through `services`; Capillary's answer comes back
+through `answers` and the shared `_answer.html` partial.
+"""
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.db import IntegrityError, transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+from pydantic import ValidationError
+
+from customers.capillary import errors as cap
+from customers.capillary.schemas import (
+    AddCustomerRequest,
+    ChangeIdentifierRequest,
+    Customer,
+    CustomerLookup,
+    SubscriptionChange,
+    UpdateCustomerRequest,
+)
+from customers.console.permissions import requires
+from customers.console.roles import Capability
+from customers.gateway import catalogue, extended_field_specs, get_client
+from customers.members import answers, services
+from customers.members.forms import (
+    IDENTIFIER_LABELS,
+    SUBSCRIPTION_SLOTS,
+    CommChannelFormSet,
+    EditProfileForm,
+    EnrollForm,
+    IdentifierForm,
+    RegisterForm,
+    SearchForm,
+    StatusForm,
+    SubscriptionsForm,
+)
+from customers.models import AuditEntry, FormToken
+
+REGISTER_FIELD_MAP = {
+    "identifiers": "mobile",
+    "card": "card_number",
+    "registered_on": "mobile",
+}
+FORM_TOKEN_LIFETIME = timedelta(days=1)
+NOTHING_CHANGES = "Capillary will report that nothing changed."
+EDIT_FIELD_MAP = {"firstName": "first_name", "lastName": "last_name"}
+
+
+def _page(
+    request: HttpRequest, template: str, context: dict[str, Any], partial: str = "main"
+) -> HttpResponse:
+    """The whole page, or for htmx the named partial that the request targets."""
+    if getattr(request, "htmx", False) and not request.htmx.boosted:  # type: ignore[attr-defined]
+        template = f"{template}#{partial}"
+    return render(request, template, context)
+
+
+def _context(request: HttpRequest) -> tuple[str, str]:
+    source = request.GET.get("source") or request.POST.get("source") or "INSTORE"
+    account_id = request.GET.get("account_id") or request.POST.get("account_id") or ""
+    return source.upper(), account_id
+
+
+# --- search and profile ---------------------------------------------------------
+
+
+@require_GET
+@requires(Capability.SEARCH)
+def search(request: HttpRequest) -> HttpResponse:
+    form = SearchForm(request.GET or None, catalogue=catalogue())
+    context: dict[str, Any] = {"form": form, "searched": False}
+    if form.is_valid():
+        data = form.cleaned_data
+        context["searched"] = True
+        try:
+            found = services.find_members(
+                actor=request.user,
+                query=data["q"],
+                kind=data.get("kind") or "",
+                source=data["source"],
+                account_id=data.get("account_id") or "",
+            )
+        except cap.CapillaryError as error:
+            context["answer"] = answers.failure(error, form, write=False)
+        else:
+            context["members"] = [
+                _summary(m, data["source"], data.get("account_id") or "") for m in found.members
+            ]
+            context["tried"] = found.tried
+            if len(found.members) == 1 and not request.htmx:  # type: ignore[attr-defined]
+                return HttpResponseRedirect(context["members"][0]["url"])
+    return _page(request, "members/search.html", context, partial="results")
+
+
+def _summary(member: Customer, source: str, account_id: str) -> dict[str, Any]:
+    profile = member.profiles[0] if member.profiles else None
+    query = f"?source={source}" + (f"&account_id={account_id}" if account_id else "")
+    return {
+        "id": member.id,
+        "name": " ".join(filter(None, [profile.first_name, profile.last_name])) if profile else "",
+        "identifiers": [(i.type, i.value) for p in member.profiles for i in p.identifiers],
+        "sources": sorted({p.source or "" for p in member.profiles}),
+        "loyalty_type": member.loyalty_info.loyalty_type if member.loyalty_info else "",
+        "url": reverse("member", kwargs={"customer_id": member.id}) + query,
+    }
+
+
+@require_GET
+@requires(Capability.VIEW_PROFILE)
+def member(request: HttpRequest, customer_id: int) -> HttpResponse:
+    source, account_id = _context(request)
+    context: dict[str, Any] = {
+        "customer_id": customer_id,
+        "source": source,
+        "account_id": account_id,
+    }
+    try:
+        found, history = services.open_profile(
+            actor=request.user, customer_id=customer_id, source=source, account_id=account_id
+        )
+    except cap.Rejected as error:
+        survivor = _survivor_of(error)
+        if survivor:
+            context["survivor_url"] = reverse("member", kwargs={"customer_id": survivor})
+        context["answer"] = answers.failure(error, write=False)
+        return render(
+            request,
+            "members/member.html",
+            context,
+            status=404 if isinstance(error, cap.NotFound) else 200,
+        )
+    except cap.CapillaryError as error:
+        context["answer"] = answers.failure(error, write=False)
+        return render(request, "members/member.html", context)
+    context.update(_profile_context(found, source, account_id))
+    if found.id is not None and found.id != customer_id:
+        # A merge victim's reads answer with the survivor (8069 / 91009).
+        context["survivor_url"] = (
+            reverse("member", kwargs={"customer_id": found.id}) + context["query"]
+        )
+        context["customer_id"] = found.id
+    context["history"] = history
+    return _page(request, "members/member.html", context)
+
+
+def _survivor_of(error: cap.Rejected) -> int | None:
+    """A merged-away member's answer names the survivor (8069 / 91009)."""
+    body = error.meta.response_body if error.meta else None
+    if not isinstance(body, dict):
+        return None
+    for key in ("survivorId", "mergedInto", "survivor"):
+        if str(body.get(key, "")).isdigit():
+            return int(body[key])
+    for item in body.get("errors", []) + body.get("warnings", []):
+        if isinstance(item, dict) and item.get("code") in (8069, 91009):
+            digits = "".join(
+                ch if ch.isdigit() else " " for ch in str(item.get("message", ""))
+            ).split()
+            if digits:
+                return int(digits[-1])
+    return None
+
+
+def _profile_context(found: Customer, source: str, account_id: str) -> dict[str, Any]:
+    extra = found.model_extra or {}
+    subscriptions = (extra.get("subscriptionInfo") or {}).get("subscriptions", [])
+    status = extra.get("customerStatus") or extra.get("status") or {}
+    label = status.get("label") if isinstance(status, dict) else None
+    org = catalogue()
+    return {
+        "member": found,
+        "profiles": found.profiles,
+        "extended": found.extended_fields,
+        "programs": [
+            _program(p) for p in extra.get("loyaltyProgramDetails") or [] if isinstance(p, dict)
+        ],
+        "cards": [_card(c) for c in extra.get("cardDetails") or [] if isinstance(c, dict)],
+        "subscription_grid": _subscription_grid(subscriptions),
+        "status_label": label or "",
+        "status": (status.get("status") if isinstance(status, dict) else "")
+        or org.status_of(label or ""),
+        "loyalty_type": found.loyalty_info.loyalty_type if found.loyalty_info else "",
+        "fraud": extra.get("fraudDetails"),
+        "query": f"?source={source}" + (f"&account_id={account_id}" if account_id else ""),
+    }
+
+
+def _program(raw: dict[str, Any]) -> dict[str, Any]:
+    """One enrollment in the names the template uses; Capillary may leave any key out."""
+    return {
+        "title": raw.get("programTitle") or f"Program {raw.get('programId', '?')}",
+        "tier": raw.get("currentSlab") or "—",
+        "next_tier": raw.get("nextSlab") or "",
+        "points": raw.get("loyaltyPoints", 0) or 0,
+        "lifetime_points": raw.get("lifetimePoints", 0) or 0,
+        "tier_expiry": raw.get("slabExpiryDate") or "",
+    }
+
+
+def _card(raw: dict[str, Any]) -> dict[str, Any]:
+    info = raw.get("statusInfo")
+    status: dict[str, Any] = info if isinstance(info, dict) else {}
+    return {
+        "number": raw.get("cardNumber") or raw.get("cardnumber") or "?",
+        "series": raw.get("seriesName") or raw.get("seriesCode") or "",
+        "kind": str(raw.get("type") or "").lower(),
+        "label": status.get("label") or raw.get("statusLabel") or "",
+        "status": status.get("status") or raw.get("status") or "",
+        "expires": str(raw.get("expiryDate") or "")[:10],
+    }
+
+
+def _subscription_grid(subscriptions: list[dict[str, Any]]) -> list[dict[str, str]]:
+    state = {
+        (
+            ("MOBILE" if s.get("channel") in ("SMS", "MOBILE") else str(s.get("channel"))),
+            s.get("priority"),
+        ): s.get("type")
+        for s in subscriptions
+        if isinstance(s, dict)
+    }
+    return [
+        {"name": name, "label": label, "state": state.get((channel, priority), "") or "not set"}
+        for name, channel, priority, label in SUBSCRIPTION_SLOTS
+    ]
+
+
+def _current_subscriptions(customer_id: int) -> dict[str, str]:
+    answer = get_client().get_subscriptions(customer_id)
+    grid = _subscription_grid([s.model_dump(by_alias=True) for s in answer.subscriptions])
+    return {row["name"]: row["state"] for row in grid if row["state"] in ("OPTIN", "OPTOUT")}
+
+
+@require_GET
+@requires(Capability.VIEW_HISTORY)
+def capillary_audit(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """Capillary's own audit log of a member (E11), beside the console's history.
+
+    Loaded after the profile (htmx, on load) so opening a profile stays one call.
+    """
+    context: dict[str, Any] = {"customer_id": customer_id, "query": _query_of(request)}
+    try:
+        answer = get_client().get_audit_logs(customer_id, limit=20)
+    except cap.CapillaryError as error:
+        context["answer"] = answers.failure(error, write=False)
+    else:
+        context["rows"] = [_audit_row(row) for row in answer.data]
+    return _page(request, "members/capillary_audit.html", context, partial="log")
+
+
+def _query_of(request: HttpRequest) -> str:
+    source, account_id = _context(request)
+    return f"?source={source}" + (f"&account_id={account_id}" if account_id else "")
+
+
+def _shown(value: object) -> str:
+    return "—" if value in (None, "") else str(value)
+
+
+def _audit_row(row: Any) -> dict[str, Any]:
+    who = row.user_context_details
+    changes = []
+    for event in row.events or []:
+        extra = event.additional_fields or {}
+        before, after = extra.get("previousValue"), extra.get("currentValue")
+        change = f"{event.event_type or event.updated_field or 'change'}"
+        if before is not None or after is not None:
+            change += f": {_shown(before)} → {_shown(after)}"
+        changes.append(change)
+    return {
+        "when": datetime.fromtimestamp(row.created_on / 1000, tz=UTC) if row.created_on else None,
+        "who": (who.entity_source_id or who.entity_id) if who else "",
+        "via": (who.entity_source if who else "") or row.updated_by_mode or "",
+        "request_id": row.request_id or "",
+        "changes": changes,
+    }
+
+
+# --- register -------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Capability.REGISTER)
+def register(request: HttpRequest) -> HttpResponse:
+    specs = extended_field_specs()
+    org = catalogue()
+    if request.method == "GET":
+        form = RegisterForm(
+            initial={"form_token": uuid.uuid4().hex, "source": "INSTORE"},
+            catalogue=org,
+            extended_fields=specs,
+        )
+        return _page(request, "members/register.html", {"form": form}, partial="form")
+    form = RegisterForm(request.POST, catalogue=org, extended_fields=specs)
+    context: dict[str, Any] = {"form": form}
+    if not form.is_valid():
+        return _page(request, "members/register.html", context, partial="form")
+    try:
+        payload = AddCustomerRequest.model_validate(form.to_request())
+    except ValidationError as invalid:
+        answers.validation_failure(
+            invalid,
+            form,
+            {
+                "mobile": "mobile",
+                "email": "email",
+                "firstName": "first_name",
+                "lastName": "last_name",
+                "externalId": "external_id",
+            },
+        )
+        return _page(request, "members/register.html", context, partial="form")
+    token = form.cleaned_data["form_token"]
+    try:
+        with transaction.atomic():
+            # A form sent twice is sent within minutes; a day's tokens are plenty to keep.
+            FormToken.objects.filter(created_at__lt=timezone.now() - FORM_TOKEN_LIFETIME).delete()
+            claim = FormToken.objects.create(token=token)
+    except IntegrityError:
+        return _repeated_submit(request, token)
+    try:
+        result = services.register_member(actor=request.user, request=payload)
+    except cap.CapillaryError as error:
+        # A refused registration may be corrected and sent again with the same form.
+        if not (isinstance(error, cap.Unavailable) and error.outcome_unknown):
+            FormToken.objects.filter(pk=claim.pk).delete()
+        context["answer"] = answers.failure(error, form, field_map=REGISTER_FIELD_MAP)
+        context["existing"] = _existing_for(form) if isinstance(error, cap.Rejected) else None
+        return _page(request, "members/register.html", context, partial="form")
+    FormToken.objects.filter(pk=claim.pk).update(entry=result.entry)
+    return _redirect(request, reverse("register_receipt", kwargs={"entry_id": result.entry.pk}))
+
+
+def _repeated_submit(request: HttpRequest, token: str) -> HttpResponse:
+    claim = FormToken.objects.filter(token=token).first()
+    if claim and claim.entry_id:
+        messages.info(request, "This registration was already sent; here is its receipt.")
+        return _redirect(request, reverse("register_receipt", kwargs={"entry_id": claim.entry_id}))
+    messages.warning(
+        request,
+        "This registration is already being sent, or its outcome is unknown. "
+        "Search for the member before registering again.",
+    )
+    return _redirect(request, reverse("search"))
+
+
+def _existing_for(form: RegisterForm) -> dict[str, Any] | None:
+    data = form.cleaned_data
+    for name, wire in (("mobile", "mobile"), ("email", "email"), ("external_id", "externalId")):
+        if data.get(name):
+            found = services.existing_member_id(
+                identifier_name=wire,
+                value=data[name],
+                source=data["source"],
+                account_id=data.get("account_id") or "",
+            )
+            if found:
+                return {
+                    "id": found,
+                    "field": name,
+                    "url": reverse("member", kwargs={"customer_id": found}),
+                }
+    return None
+
+
+@require_GET
+@requires(Capability.REGISTER)
+def register_check(request: HttpRequest) -> HttpResponse:
+    """While a mobile or email is typed: does a member hold it already?"""
+    source, account_id = _context(request)
+    hits = []
+    for name, wire in (("mobile", "mobile"), ("email", "email")):
+        value = request.GET.get(name, "").strip()
+        if len(value) >= 6:
+            found = services.existing_member_id(
+                identifier_name=wire, value=value, source=source, account_id=account_id
+            )
+            if found:
+                hits.append(
+                    {
+                        "field": name,
+                        "value": value,
+                        "id": found,
+                        "url": reverse("member", kwargs={"customer_id": found}),
+                    }
+                )
+    return render(request, "members/register.html#duplicates", {"duplicates": hits})
+
+
+@require_GET
+@requires(Capability.REGISTER)
+def register_receipt(request: HttpRequest, entry_id: int) -> HttpResponse:
+    entry = get_object_or_404(AuditEntry, pk=entry_id, action=AuditEntry.Action.REGISTER)
+    return render(
+        request,
+        "members/receipt.html",
+        {"entry": entry, "answer": answers.from_entry(entry)},
+    )
+
+
+# --- edits on one member -----------------------------------------------------------
+
+
+MemberView = Callable[[HttpRequest, Customer, str, str], HttpResponse]
+
+
+def member_screen(capability: Capability) -> Callable[[MemberView], Callable[..., HttpResponse]]:
+    """A screen about one member: the member is loaded (or the failure shown) first.
+
+    The view receives the member as Capillary holds it now, with the source and
+    account the screen works in; that same load is the audit's before snapshot.
+    """
+
+    def decorate(view: MemberView) -> Callable[..., HttpResponse]:
+        @require_http_methods(["GET", "POST"])
+        @requires(capability)
+        @wraps(view)
+        def wrapper(request: HttpRequest, customer_id: int) -> HttpResponse:
+            source, account_id = _context(request)
+            try:
+                found = services.load_member(
+                    customer_id=customer_id, source=source, account_id=account_id
+                )
+            except cap.NotFound:
+                raise Http404("No such member") from None
+            except cap.CapillaryError as error:
+                context = {
+                    "customer_id": customer_id,
+                    "source": source,
+                    "account_id": account_id,
+                    "answer": answers.failure(error, write=False),
+                }
+                return render(request, "members/member.html", context)
+            return view(request, found, source, account_id)
+
+        return wrapper
+
+    return decorate
+
+
+def _edit_context(found: Customer, source: str, account_id: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "member": found,
+        "customer_id": found.id,
+        "source": source,
+        "account_id": account_id,
+        "query": f"?source={source}" + (f"&account_id={account_id}" if account_id else ""),
+        **extra,
+    }
+
+
+def _profile_of(found: Customer, source: str, account_id: str) -> Any:
+    for profile in found.profiles:
+        if (profile.source or "").upper() == source and (profile.account_id or "") == account_id:
+            return profile
+    return found.profiles[0] if found.profiles else None
+
+
+@member_screen(Capability.EDIT_PROFILE)
+def edit_profile(
+    request: HttpRequest, found: Customer, source: str, account_id: str
+) -> HttpResponse:
+    customer_id = found.id or 0
+    profile = _profile_of(found, source, account_id)
+    is_loyalty = bool(found.loyalty_info and found.loyalty_info.loyalty_type == "loyalty")
+    specs = extended_field_specs()
+    org = catalogue()
+    if request.method == "GET":
+        initial = {
+            "first_name": profile.first_name if profile else "",
+            "last_name": profile.last_name if profile else "",
+            **{f"ext_{k}": v for k, v in found.extended_fields.items()},
+            **{f"field_{k}": v for k, v in (profile.fields if profile else {}).items()},
+        }
+        form = EditProfileForm(
+            initial=initial, catalogue=org, extended_fields=specs, is_loyalty=is_loyalty
+        )
+        channels = CommChannelFormSet(
+            prefix="channels",
+            initial=[
+                {
+                    "type": c.type,
+                    "value": c.value,
+                    "primary": bool(c.primary),
+                    "verified": bool(c.verified),
+                }
+                for c in (profile.comm_channels if profile else [])
+            ],
+        )
+        return _page(
+            request,
+            "members/edit.html",
+            _edit_context(found, source, account_id, form=form, channels=channels),
+            partial="form",
+        )
+    form = EditProfileForm(
+        request.POST, catalogue=org, extended_fields=specs, is_loyalty=is_loyalty
+    )
+    channels = CommChannelFormSet(request.POST, prefix="channels")
+    context = _edit_context(found, source, account_id, form=form, channels=channels)
+    if not (form.is_valid() and channels.is_valid()):
+        return _page(request, "members/edit.html", context, partial="form")
+    kept = [
+        {"type": c["type"], "value": c["value"], "primary": c["primary"], "verified": c["verified"]}
+        for c in channels.cleaned_data
+        if c and not c.get("DELETE")
+    ]
+    try:
+        changes = UpdateCustomerRequest.model_validate(form.to_request(kept, source, account_id))
+    except ValidationError as invalid:
+        answers.validation_failure(invalid, form, EDIT_FIELD_MAP)
+        return _page(request, "members/edit.html", context, partial="form")
+    try:
+        result = services.update_profile(
+            actor=request.user,
+            customer_id=customer_id,
+            source=source,
+            account_id=account_id,
+            changes=changes,
+            reason=form.cleaned_data["reason"],
+            use_async=form.cleaned_data.get("use_async", False),
+            before=found,
+        )
+    except cap.CapillaryError as error:
+        context["answer"] = answers.failure(error, form, field_map=EDIT_FIELD_MAP)
+        return _page(request, "members/edit.html", context, partial="form")
+    context["answer"] = answers.success(result)
+    if getattr(request, "htmx", False):
+        # The form in the page already shows what was saved: send only the answer
+        # (rendering 40 inputs again would cost more than the console's own work).
+        response = render(request, "members/edit.html#saved", context)
+        response["HX-Retarget"] = "#edit-answer"
+        response["HX-Reswap"] = "innerHTML"
+        return response
+    return _page(request, "members/edit.html", context, partial="form")
+
+
+@require_GET
+@requires(Capability.EDIT_PROFILE)
+def channel_row(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """One more empty comm-channel row for the edit form (htmx)."""
+    try:
+        index = max(0, min(int(request.GET.get("index", "0")), 19))
+    except ValueError:
+        index = 0
+    form = CommChannelFormSet(prefix="channels").empty_form
+    form.prefix = f"channels-{index}"
+    return render(request, "members/edit.html#channel_row", {"row": form, "index": index})
+
+
+@member_screen(Capability.ENROLL)
+def enroll(request: HttpRequest, found: Customer, source: str, account_id: str) -> HttpResponse:
+    customer_id = found.id or 0
+    org = catalogue()
+    form = EnrollForm(request.POST or None, catalogue=org)
+    context = _edit_context(found, source, account_id, form=form)
+    if request.method == "POST" and form.is_valid():
+        body: dict[str, Any] = {
+            "profiles": [{"source": source, **({"accountId": account_id} if account_id else {})}],
+            "loyaltyProgramEnrollments": [form.enrollment(form.cleaned_data)],
+        }
+        if not (found.loyalty_info and found.loyalty_info.loyalty_type == "loyalty"):
+            body["loyaltyInfo"] = {"loyaltyType": "loyalty"}
+        try:
+            result = services.enroll_member(
+                actor=request.user,
+                customer_id=customer_id,
+                source=source,
+                account_id=account_id,
+                changes=UpdateCustomerRequest.model_validate(body),
+                reason=form.cleaned_data["reason"],
+                before=found,
+            )
+        except ValidationError as invalid:
+            answers.validation_failure(
+                invalid,
+                form,
+                {"tierExpiryDate": "tier_expiry", "pointsExpiryDate": "points_expiry"},
+            )
+        except cap.CapillaryError as error:
+            context["answer"] = answers.failure(error, form, field_map={"loyalty_type": "program"})
+        else:
+            context["answer"] = answers.success(result)
+    return _page(request, "members/enroll.html", context, partial="form")
+
+
+@member_screen(Capability.CHANGE_IDENTIFIERS)
+def identifiers(
+    request: HttpRequest, found: Customer, source: str, account_id: str
+) -> HttpResponse:
+    customer_id = found.id or 0
+    org = catalogue()
+    form = IdentifierForm(request.POST or None, catalogue=org, initial={"operation": "add"})
+    context = _edit_context(found, source, account_id, form=form)
+    if request.method != "POST" or not form.is_valid():
+        return _page(request, "members/identifiers.html", context, partial="form")
+    data = form.cleaned_data
+    if not data.get("confirmed"):
+        context["consequence"] = _consequence(found, data, source, account_id)
+        return _page(request, "members/identifiers.html", context, partial="form")
+    try:
+        change = ChangeIdentifierRequest.model_validate(form.to_request())
+        result = services.change_identifiers(
+            actor=request.user,
+            customer_id=customer_id,
+            source=source,
+            account_id=account_id,
+            change=change,
+            reason=data["reason"],
+            before=found,
+        )
+    except ValidationError as invalid:
+        answers.validation_failure(invalid, form, {"value": "value"})
+    except cap.CapillaryError as error:
+        context["answer"] = answers.failure(
+            error,
+            form,
+            field_map={
+                "identifiers": "value",
+                "mobile": "value",
+                "email": "value",
+                "external_id": "value",
+                "card": "value",
+            },
+        )
+    else:
+        context["answer"] = answers.success(result)
+        if result.customer_id and result.customer_id != customer_id:
+            context["merged_into"] = result.customer_id
+    return _page(request, "members/identifiers.html", context, partial="form")
+
+
+def _consequence(found: Customer, data: dict[str, Any], source: str, account_id: str) -> str:
+    """What the change will do, in words, before it is sent."""
+    kind, value, operation = data["type"], data["value"], data["operation"]
+    label = IDENTIFIER_LABELS.get(kind, kind)
+    held = {(i.type.lower(), i.value) for p in found.profiles for i in p.identifiers}
+    if operation == "remove":
+        if (kind.lower(), value) not in held:
+            return f"This member has no {label.lower()} {value}; {NOTHING_CHANGES}"
+        if kind == "cardnumber":
+            return f"Card {value} will be delinked from member {found.id} and set to NOT_ISSUED."
+        return (
+            f"{label} {value} will be removed from member {found.id}. "
+            "They can no longer be found by it."
+        )
+    if (kind.lower(), value) in held:
+        return f"Member {found.id} already has {label.lower()} {value}; {NOTHING_CHANGES}"
+    if kind != "cardnumber":
+        same_source = services.existing_member_id(
+            identifier_name=kind, value=value, source=source, account_id=account_id
+        )
+        if same_source and same_source != found.id:
+            return (
+                f"{label} {value} already belongs to member {same_source} in {source}. "
+                "Capillary will refuse this (code 8008); change that member first."
+            )
+        anywhere = services.existing_member_id(identifier_name=kind, value=value, source="ALL")
+        if anywhere and anywhere != found.id:
+            return (
+                f"{label} {value} belongs to member {anywhere} in another source. Adding it "
+                f"MERGES member {found.id} into member {anywhere}: {found.id} stops existing "
+                f"on its own and its reads point to {anywhere}. This cannot be undone here."
+            )
+    if kind == "cardnumber":
+        return f"Card {value} will be linked to member {found.id} with status ACTIVE."
+    return f"{label} {value} will be added to member {found.id} in {source}."
+
+
+@member_screen(Capability.CHANGE_SUBSCRIPTIONS)
+def subscriptions(
+    request: HttpRequest, found: Customer, source: str, account_id: str
+) -> HttpResponse:
+    customer_id = found.id or 0
+    try:
+        current = _current_subscriptions(customer_id)
+    except cap.CapillaryError as error:
+        return render(
+            request,
+            "members/subscriptions.html",
+            _edit_context(found, source, account_id, answer=answers.failure(error, write=False)),
+        )
+    form = SubscriptionsForm(request.POST or None, current=current)
+    context = _edit_context(found, source, account_id, form=form)
+    if request.method == "POST" and form.is_valid():
+        changed = form.changed_subscriptions(current, source, account_id)
+        if not changed:
+            form.add_error(None, "Nothing to change: every choice matches what Capillary holds.")
+        else:
+            try:
+                change = SubscriptionChange.model_validate(
+                    {"subscriptions": changed, "reason": form.cleaned_data["reason"]}
+                )
+                result = services.change_subscriptions(
+                    actor=request.user,
+                    customer_id=customer_id,
+                    change=change,
+                    reason=form.cleaned_data["reason"],
+                    before=found,
+                )
+            except ValidationError as invalid:
+                answers.validation_failure(invalid, form, {})
+            except cap.CapillaryError as error:
+                context["answer"] = answers.failure(error, form)
+            else:
+                context["answer"] = answers.success(result)
+                context["form"] = SubscriptionsForm(current=_current_subscriptions(customer_id))
+    return _page(request, "members/subscriptions.html", context, partial="form")
+
+
+@member_screen(Capability.CHANGE_STATUS)
+def status(request: HttpRequest, found: Customer, source: str, account_id: str) -> HttpResponse:
+    customer_id = found.id or 0
+    form = StatusForm(request.POST or None, catalogue=catalogue())
+    context = _edit_context(found, source, account_id, form=form)
+    if request.method == "POST" and form.is_valid():
+        lookup = _lookup_for(found, source, account_id)
+        if lookup is None:
+            form.add_error(
+                None,
+                "This member has no mobile, email or external id in this source "
+                "to address the change by.",
+            )
+        else:
+            try:
+                result = services.change_status(
+                    actor=request.user,
+                    customer_id=customer_id,
+                    lookup=lookup,
+                    label=form.cleaned_data["label"],
+                    reason=form.cleaned_data["reason"],
+                    before=found,
+                )
+            except cap.CapillaryError as error:
+                context["answer"] = answers.failure(
+                    error, form, field_map={"status_label": "label"}
+                )
+            else:
+                context["answer"] = answers.success(result)
+    return _page(request, "members/status.html", context, partial="form")
+
+
+def _lookup_for(found: Customer, source: str, account_id: str) -> CustomerLookup | None:
+    """Status changes address members by identifier (E9 has no by-id form)."""
+    profile = _profile_of(found, source, account_id)
+    if profile is None:
+        return None
+    for kind in ("mobile", "email", "externalId"):
+        for identifier in profile.identifiers:
+            if identifier.type == kind and identifier.value:
+                return CustomerLookup(
+                    source=profile.source or source,
+                    account_id=(profile.account_id or None),
+                    identifier_name=kind,
+                    identifier_value=identifier.value,
+                )
+    return None
+
+
+def _redirect(request: HttpRequest, url: str) -> HttpResponse:
+    if getattr(request, "htmx", False):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return HttpResponseRedirect(url)
