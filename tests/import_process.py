@@ -23,7 +23,7 @@ def main(argv: list[str]) -> None:
     from django.core.management import call_command
 
     from customers import gateway
-    from customers.imports import jobs
+    from customers.imports import jobs, tasks
     from customers.models import AuditEntry, ImportJob
     from tests.imports_support import members_csv
 
@@ -40,7 +40,7 @@ def main(argv: list[str]) -> None:
             reason="Worker kill test",
             batch_size=batch,
         )
-        jobs.start_job(job)
+        tasks.start_job(job)
         print(job.pk)
         return
     job = ImportJob.objects.get(pk=int(args[0]))

@@ -24,11 +24,11 @@ from .context import ApiError, Ctx, Reply, Request
 from .org import OrgConfig, Till
 from .org_file import load_org_config
 from .store import Store
+from .transport import EmulatorTransport
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-    from .transport import EmulatorTransport
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +57,7 @@ class Emulator:
         )
 
     # --- the public surface -------------------------------------------------
-    def transport(self) -> "EmulatorTransport":
-        from .transport import EmulatorTransport
-
+    def transport(self) -> EmulatorTransport:
         return EmulatorTransport(self)
 
     def reset(self) -> None:

@@ -1,20 +1,31 @@
 """Serve the emulator in-process to an ``httpx.Client`` (the console's default)."""
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import Protocol
 
 import httpx
 
 from .faults import InjectedDrop, InjectedTimeout
 
-if TYPE_CHECKING:
-    from .app import Emulator
+
+class Handler(Protocol):
+    """What the transport needs of the emulator: one request in, status, headers and body out."""
+
+    def handle(
+        self,
+        method: str,
+        path: str,
+        query: list[tuple[str, str]],
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> tuple[int, dict[str, str], bytes]: ...
 
 
 class EmulatorTransport(httpx.BaseTransport):
     """Injected connection faults become the exceptions a real socket raises, so a
     client's retry logic sees exactly what it would see in production."""
 
-    def __init__(self, emulator: "Emulator") -> None:
+    def __init__(self, emulator: Handler) -> None:
         self.emulator = emulator
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:

@@ -151,23 +151,6 @@ def _problem_text(problems: Iterable[RowProblem]) -> str:
 # --- start, cancel, resume --------------------------------------------------------
 
 
-def start_job(job: ImportJob) -> ImportJob:
-    """Queue a validated job for the worker; a second click queues nothing more."""
-    if job.dry_run:
-        raise ImportRefused("This was a dry run: nothing is sent. Upload the file again to import.")
-    if job.sendable_rows == 0:
-        raise ImportRefused("No row of this file can be sent. Fix the file and upload it again.")
-    now = timezone.now()
-    queued = ImportJob.objects.filter(pk=job.pk, status=Status.VALIDATED).update(
-        status=Status.QUEUED, heartbeat_at=now
-    )
-    if not queued:
-        raise ImportRefused(f"This import is {job.get_status_display().lower()} already.")
-    _enqueue(job.pk)
-    job.refresh_from_db()
-    return job
-
-
 def cancel_job(job: ImportJob) -> ImportJob:
     """Stop a job: at once if no worker has it yet, else after the batch in flight."""
     now = timezone.now()
@@ -194,26 +177,6 @@ def is_stale(
     return (now or timezone.now()) - job.heartbeat_at >= stale_after
 
 
-def resume_job(
-    job: ImportJob, *, stale_after: timedelta = STALE_AFTER, enqueue: bool = True
-) -> ImportJob:
-    """Queue a job again after its worker died, or after it failed (say, bad credentials).
-
-    The task works out what became of the rows left `sent` before sending more
-    (see customers.imports.tasks), so queueing twice is harmless. A `stale_after` shorter
-    than the longest Capillary call could let two workers send the same batch.
-    """
-    if not (job.status == Status.FAILED or is_stale(job, stale_after=stale_after)):
-        raise ImportRefused("This import is not stopped: its worker is still reporting.")
-    ImportJob.objects.filter(pk=job.pk).update(
-        status=Status.QUEUED, heartbeat_at=timezone.now(), error="", finished_at=None
-    )
-    if enqueue:
-        _enqueue(job.pk)
-    job.refresh_from_db()
-    return job
-
-
 def stale_jobs(stale_after: timedelta = STALE_AFTER) -> list[ImportJob]:
     """Queued or running jobs whose worker has not reported for `stale_after`."""
     cutoff = timezone.now() - stale_after
@@ -222,12 +185,6 @@ def stale_jobs(stale_after: timedelta = STALE_AFTER) -> list[ImportJob]:
             status__in=(Status.QUEUED, Status.RUNNING), heartbeat_at__lte=cutoff
         ).order_by("pk")
     )
-
-
-def _enqueue(job_id: int) -> None:
-    from customers.imports.tasks import run_import
-
-    run_import.enqueue(job_id)
 
 
 # --- progress ---------------------------------------------------------------------

@@ -43,7 +43,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -538,3 +538,47 @@ def _unavailable_gave_up(attempts: int) -> str:
         f"Capillary was unavailable for {attempts} tries; the batch was not applied. "
         "Upload the failed rows again later."
     )
+
+
+# --- queueing for the worker ----------------------------------------------------
+
+
+def start_job(job: ImportJob) -> ImportJob:
+    """Queue a validated job for the worker; a second click queues nothing more."""
+    if job.dry_run:
+        raise jobs.ImportRefused(
+            "This was a dry run: nothing is sent. Upload the file again to import."
+        )
+    if job.sendable_rows == 0:
+        raise jobs.ImportRefused(
+            "No row of this file can be sent. Fix the file and upload it again."
+        )
+    now = timezone.now()
+    queued = ImportJob.objects.filter(pk=job.pk, status=Status.VALIDATED).update(
+        status=Status.QUEUED, heartbeat_at=now
+    )
+    if not queued:
+        raise jobs.ImportRefused(f"This import is {job.get_status_display().lower()} already.")
+    run_import.enqueue(job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def resume_job(
+    job: ImportJob, *, stale_after: timedelta = jobs.STALE_AFTER, enqueue: bool = True
+) -> ImportJob:
+    """Queue a job again after its worker died, or after it failed (say, bad credentials).
+
+    The task works out what became of the rows left `sent` before sending more
+    (see customers.imports.tasks), so queueing twice is harmless. A `stale_after` shorter
+    than the longest Capillary call could let two workers send the same batch.
+    """
+    if not (job.status == Status.FAILED or jobs.is_stale(job, stale_after=stale_after)):
+        raise jobs.ImportRefused("This import is not stopped: its worker is still reporting.")
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=Status.QUEUED, heartbeat_at=timezone.now(), error="", finished_at=None
+    )
+    if enqueue:
+        run_import.enqueue(job.pk)
+    job.refresh_from_db()
+    return job

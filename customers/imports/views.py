@@ -30,7 +30,7 @@ from customers.capillary.schemas import UpsertEntry
 from customers.console.permissions import requires
 from customers.console.roles import Capability
 from customers.gateway import catalogue, extended_field_specs
-from customers.imports import jobs
+from customers.imports import jobs, tasks
 from customers.imports.csv import COLUMN_GUIDE, CsvFileError, header_csv, template_csv
 from customers.imports.forms import ImportUploadForm, UpsertForm
 from customers.members import answers, services
@@ -285,7 +285,7 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 
 
 def _act(request: HttpRequest, job: ImportJob, action: str) -> None:
-    act = {"start": jobs.start_job, "cancel": jobs.cancel_job, "resume": jobs.resume_job}
+    act = {"start": tasks.start_job, "cancel": jobs.cancel_job, "resume": tasks.resume_job}
     if action not in act:
         messages.error(request, "Unknown action.")
         return

@@ -171,6 +171,17 @@ def open_profile(
         return answer.result(), history
 
 
+def read_subscriptions(*, customer_id: int) -> list[dict[str, Any]]:
+    """The member's subscriptions as Capillary holds them now (E7), as plain dicts."""
+    answer = get_client().get_subscriptions(customer_id)
+    return [s.model_dump(by_alias=True) for s in answer.subscriptions]
+
+
+def read_capillary_audit_log(*, customer_id: int, limit: int = 20) -> list[Any]:
+    """Capillary's own audit log of the member (E11), newest first as Capillary sends it."""
+    return list(get_client().get_audit_logs(customer_id, limit=limit).data)
+
+
 def existing_member_id(
     *, identifier_name: str, value: str, source: str, account_id: str = ""
 ) -> int | None:

@@ -32,7 +32,7 @@ from customers.capillary.schemas import (
 )
 from customers.console.permissions import requires
 from customers.console.roles import Capability
-from customers.gateway import catalogue, extended_field_specs, get_client
+from customers.gateway import catalogue, extended_field_specs
 from customers.members import answers, services
 from customers.members.forms import (
     IDENTIFIER_LABELS,
@@ -238,8 +238,7 @@ def _subscription_grid(subscriptions: list[dict[str, Any]]) -> list[dict[str, st
 
 
 def _current_subscriptions(customer_id: int) -> dict[str, str]:
-    answer = get_client().get_subscriptions(customer_id)
-    grid = _subscription_grid([s.model_dump(by_alias=True) for s in answer.subscriptions])
+    grid = _subscription_grid(services.read_subscriptions(customer_id=customer_id))
     return {row["name"]: row["state"] for row in grid if row["state"] in ("OPTIN", "OPTOUT")}
 
 
@@ -252,11 +251,11 @@ def capillary_audit(request: HttpRequest, customer_id: int) -> HttpResponse:
     """
     context: dict[str, Any] = {"customer_id": customer_id, "query": _query_of(request)}
     try:
-        answer = get_client().get_audit_logs(customer_id, limit=20)
+        log = services.read_capillary_audit_log(customer_id=customer_id, limit=20)
     except cap.CapillaryError as error:
         context["answer"] = answers.failure(error, write=False)
     else:
-        context["rows"] = [_audit_row(row) for row in answer.data]
+        context["rows"] = [_audit_row(row) for row in log]
     return _page(request, "members/capillary_audit.html", context, partial="log")
 
 

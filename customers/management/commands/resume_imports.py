@@ -13,7 +13,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from customers.imports import jobs
-from customers.imports.tasks import process_import
+from customers.imports.tasks import process_import, resume_job
 
 
 class Command(BaseCommand):
@@ -38,7 +38,7 @@ class Command(BaseCommand):
             self.stdout.write("No import needs resuming.")
             return
         for job in stale:
-            jobs.resume_job(job, stale_after=timedelta(seconds=stale_after), enqueue=not in_process)
+            resume_job(job, stale_after=timedelta(seconds=stale_after), enqueue=not in_process)
             if in_process:
                 self.stdout.write(f"Resuming import #{job.pk} ({job.file_name}) here.")
                 process_import(job.pk)

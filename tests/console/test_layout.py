@@ -57,7 +57,7 @@ def test_every_input_on_the_login_page_has_a_label(db):
     assert 'for="id_password"' in html
 
 
-@pytest.mark.urls("tests.test_layout")
+@pytest.mark.urls("tests.console.test_layout")
 def test_messages_reach_the_page_after_an_htmx_request(db):
     client = Client()
     client.force_login(make_staff(SUPPORT))
@@ -68,7 +68,7 @@ def test_messages_reach_the_page_after_an_htmx_request(db):
     assert "Saved the member." not in client.get(reverse("home")).content.decode()
 
 
-@pytest.mark.urls("tests.test_layout")
+@pytest.mark.urls("tests.console.test_layout")
 def test_messages_after_a_plain_request_wait_for_the_next_page(db):
     client = Client()
     client.force_login(make_staff(SUPPORT))

@@ -5,7 +5,13 @@ import pytest
 from customers import gateway
 from customers.capillary.schemas import AddCustomerRequest
 from customers.imports import jobs
-from customers.imports.tasks import MAX_UNAVAILABLE_ATTEMPTS, Importer, process_import
+from customers.imports.tasks import (
+    MAX_UNAVAILABLE_ATTEMPTS,
+    Importer,
+    process_import,
+    resume_job,
+    start_job,
+)
 from customers.members import services
 from customers.models import AuditEntry, ImportJob, ImportRow
 from tests.imports_support import (
@@ -206,7 +212,7 @@ def test_refused_credentials_stop_the_job_with_its_rows_resumable(settings, appl
     assert set(job.rows.values_list("status", flat=True)) == {ImportRow.Status.PENDING}
     settings.CAPILLARY_TILL_PASSWORD = "membercare123"
     gateway.reset()
-    jobs.resume_job(job, enqueue=False)
+    resume_job(job, enqueue=False)
     run(job)
     assert job.status == ImportJob.Status.DONE
     assert job.done_rows == 12
@@ -235,7 +241,7 @@ def test_cancelling_stops_between_batches_and_leaves_the_rest_unsent(monkeypatch
 
 def test_a_job_cancelled_before_a_worker_took_it_is_never_sent(applied):
     job = make_job(text=members_csv(3))
-    jobs.start_job(job)  # the ImmediateBackend runs it at once
+    start_job(job)  # the ImmediateBackend runs it at once
     job.refresh_from_db()
     assert job.status == ImportJob.Status.DONE
     other = make_job(text=members_csv(3, start=10))

@@ -25,7 +25,7 @@ from tests.imports_support import (
     queue,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class WorkerDied(BaseException):

@@ -8,7 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from membercare import settings as console_settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
