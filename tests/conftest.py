@@ -5,7 +5,7 @@ from django.test import Client
 from customers.console.roles import AUDITOR, STORE_MANAGER, SUPPORT
 
 # Fixtures of the import and upsert tests (emulator spies, recorded client waits).
-pytest_plugins = ["tests.imports_support"]
+pytest_plugins = ["tests.imports_support", "tests.browser_support"]
 
 ROLE_USERNAMES = {SUPPORT: "sam", STORE_MANAGER: "maya", AUDITOR: "ari"}
 PASSWORD = "correct horse battery staple"

@@ -1,5 +1,5 @@
 from customers.console.roles import AUDITOR, SUPPORT
-from tests.browser.conftest import screenshot
+from tests.browser_support import screenshot
 from tests.conftest import make_staff
 from tests.history_factories import AFTER, BEFORE, read, write
 

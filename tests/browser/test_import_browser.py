@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from customers.console.roles import SUPPORT
 from customers.models import ImportJob
-from tests.browser.conftest import screenshot
+from tests.browser_support import screenshot
 from tests.imports_support import members_csv
 
 

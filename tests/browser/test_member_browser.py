@@ -6,7 +6,7 @@ import pytest
 
 from customers.console.roles import STORE_MANAGER, SUPPORT
 from customers.models import AuditEntry
-from tests.browser.conftest import screenshot
+from tests.browser_support import screenshot
 
 
 def register(page, mobile="919900000001", email="asha@example.com", first="Asha"):
