@@ -28,5 +28,6 @@ def test_an_auditor_sees_no_write_screens_and_is_refused_each_one(page, start_as
 
     for screen in WRITE_SCREENS:
         response = page.goto(screen.format(id=customer_id))
-        assert response is not None and response.status == 403, screen
+        assert response is not None
+        assert response.status == 403, screen
         expect(page.get_by_role("heading", level=1)).to_have_text("Not allowed")
