@@ -71,7 +71,9 @@ class AuditEntry(models.Model):
         UPDATE_SUBSCRIPTIONS = "update_subscriptions", "Update subscriptions"
         CHANGE_STATUS = "change_status", "Change status"
         ENROLL = "enroll", "Enroll"
-        UPSERT = "upsert", "Bulk upsert"
+        # One member by hand (the upsert screen); rows of a CSV import are BULK_UPSERT.
+        UPSERT = "upsert", "Upsert"
+        BULK_UPSERT = "bulk_upsert", "Bulk upsert (import)"
         V11_UPDATE = "v11_update", "Update (v1.1)"
 
     class Outcome(models.TextChoices):

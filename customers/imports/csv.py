@@ -30,8 +30,12 @@ SUBSCRIPTION_COLUMNS = {
     "email_trans": ("EMAIL", "TRANS"),
     "email_bulk": ("EMAIL", "BULK"),
 }
+# The to-fix file says in this column what was wrong with each row; uploaded
+# again, the column is read past, so the corrected file needs no editing of it.
+PROBLEM_COLUMN = "what_is_wrong"
 KNOWN_COLUMNS = frozenset(
     {
+        PROBLEM_COLUMN,
         *IDENTIFIER_COLUMNS,
         "card_number",
         "first_name",
@@ -97,6 +101,7 @@ COLUMN_GUIDE = (
     ),
     ("field:<name>", "A custom field configured for the org, like field:employee."),
     ("ext:<name>", "An extended field configured for the org, like ext:gender."),
+    (PROBLEM_COLUMN, "Read past: the file of rows to fix says here what was wrong with each."),
 )
 
 MOBILE_RE = re.compile(r"^[1-9][0-9]{7,14}$")

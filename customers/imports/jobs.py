@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from customers.capillary.schemas import UpsertEntry, field_errors
 from customers.gateway import catalogue, extended_field_specs
 from customers.imports.csv import (
+    PROBLEM_COLUMN,
     CsvFileError,
     CsvRules,
     ParsedRow,
@@ -299,19 +300,33 @@ FIX_AND_RETRY = (RowStatus.INVALID, RowStatus.FAILED)
 def failed_csv(job: ImportJob) -> Iterator[str]:
     """The rows to fix and upload again, in the upload format (the file's own columns).
 
-    Invalid and failed rows, and rows a cancelled or failed job never sent.
+    Invalid and failed rows, and rows a cancelled or failed job never sent, each
+    with what is wrong with it in a last column that the reader reads past.
     Rows with an unknown outcome are left out: they may have been applied, so
     they are checked by hand, not blindly sent again.
     """
     writer = csv.writer(_Echo())
-    columns = [c for c in job.columns if c]
-    yield EXCEL_BOM + writer.writerow(columns)
+    columns = [c for c in job.columns if c and c != PROBLEM_COLUMN]
+    yield EXCEL_BOM + writer.writerow([*columns, PROBLEM_COLUMN])
     wanted: tuple[str, ...] = FIX_AND_RETRY
     if job.status in (Status.CANCELLED, Status.FAILED):
         wanted = (*FIX_AND_RETRY, RowStatus.PENDING)
     rows = job.rows.filter(status__in=wanted).order_by("number")
     for row in rows.iterator(chunk_size=2000):
-        yield writer.writerow([safe_cell(row.values.get(c, "")) for c in columns])
+        yield writer.writerow(
+            [safe_cell(row.values.get(c, "")) for c in columns]
+            + [safe_cell(what_is_wrong(row, job))]
+        )
+
+
+def what_is_wrong(row: ImportRow, job: ImportJob) -> str:
+    """The to-fix file's last column: why this row has to be sent again."""
+    if row.status == RowStatus.PENDING:
+        return f"Not sent: the import {job.get_status_display().lower()} before this row."
+    if row.status == RowStatus.FAILED:
+        codes = f"Capillary refused it ({row.codes}): " if row.codes else "Capillary refused it: "
+        return codes + (row.messages or "no reason given.")
+    return row.messages or "; ".join(str(p.get("message", "")) for p in row.problems)
 
 
 def outcome_words(row: ImportRow, job: ImportJob) -> str:

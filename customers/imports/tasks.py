@@ -543,9 +543,13 @@ def _unavailable_gave_up(attempts: int) -> str:
 # --- queueing for the worker ----------------------------------------------------
 
 
-def start_job(job: ImportJob) -> ImportJob:
-    """Queue a validated job for the worker; a second click queues nothing more."""
-    if job.dry_run:
+def start_job(job: ImportJob, *, after_dry_run: bool = False) -> ImportJob:
+    """Queue a validated job for the worker; a second click queues nothing more.
+
+    A dry run is started only when asked in so many words (`after_dry_run`, the
+    preview's "Import these rows now"): the checked rows are the ones sent.
+    """
+    if job.dry_run and not after_dry_run:
         raise jobs.ImportRefused(
             "This was a dry run: nothing is sent. Upload the file again to import."
         )
@@ -555,7 +559,7 @@ def start_job(job: ImportJob) -> ImportJob:
         )
     now = timezone.now()
     queued = ImportJob.objects.filter(pk=job.pk, status=Status.VALIDATED).update(
-        status=Status.QUEUED, heartbeat_at=now
+        status=Status.QUEUED, heartbeat_at=now, dry_run=False
     )
     if not queued:
         raise jobs.ImportRefused(f"This import is {job.get_status_display().lower()} already.")

@@ -5,6 +5,7 @@ names (the polled progress, the results table, the upsert form). Every control
 is a plain form too, so the screens work without JavaScript.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -51,15 +52,21 @@ UPSERT_VALIDATION_MAP = {
 JOBS_PER_PAGE = 50
 ROWS_PER_PAGE = 100
 PROBLEMS_PER_PAGE = 200
-ROW_FILTERS = (
-    ("", "All"),
-    (ImportRow.Status.FAILED, "Failed"),
-    (ImportRow.Status.WARNING, "With warnings"),
-    (ImportRow.Status.UNKNOWN, "Outcome unknown"),
-    (ImportRow.Status.INVALID, "Invalid"),
-    (ImportRow.Status.OK, "OK"),
-    (ImportRow.Status.PENDING, "Not sent yet"),
+# The rows table's filters, in the progress bar's words and groups, so both
+# always give the same numbers: "Done" counts accepted rows with or without
+# warnings, "Remaining" the rows waiting for a batch or for its answer.
+RowStatus = ImportRow.Status
+ROW_FILTERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("", "All", ()),
+    ("done", "Done", (RowStatus.OK, RowStatus.WARNING)),
+    ("failed", "Failed", (RowStatus.FAILED,)),
+    ("warning", "With warnings", (RowStatus.WARNING,)),
+    ("unknown", "Outcome unknown", (RowStatus.UNKNOWN,)),
+    ("remaining", "Remaining", (RowStatus.PENDING, RowStatus.SENT)),
+    ("invalid", "Not sent (problems)", (RowStatus.INVALID,)),
+    ("ok", "OK", (RowStatus.OK,)),
 )
+FILTER_STATUSES = {value: statuses for value, _label, statuses in ROW_FILTERS}
 
 
 def _page(
@@ -271,13 +278,16 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
         context.update(_preview_context(request, job))
     else:
         context.update(_results_context(request, job))
+    htmx = getattr(request, "htmx", None)
+    # Each poll of the progress also redraws the rows table's counts (out of band),
+    # so the two never disagree while the job runs.
+    context["refresh_filters"] = bool(htmx and htmx.target == "progress")
     response = _page(
         request,
         "imports/import_detail.html",
         context,
         {"progress": "progress", "rows": "rows", "problems": "problems"},
     )
-    htmx = getattr(request, "htmx", None)
     if htmx and htmx.target == "progress" and job.is_finished:
         # The partial carries no poll trigger now; reloading shows the final row table.
         response["HX-Refresh"] = "true"
@@ -285,7 +295,12 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 
 
 def _act(request: HttpRequest, job: ImportJob, action: str) -> None:
-    act = {"start": tasks.start_job, "cancel": jobs.cancel_job, "resume": tasks.resume_job}
+    act: dict[str, Callable[[ImportJob], ImportJob]] = {
+        "start": tasks.start_job,
+        "start_checked": lambda checked: tasks.start_job(checked, after_dry_run=True),
+        "cancel": jobs.cancel_job,
+        "resume": tasks.resume_job,
+    }
     if action not in act:
         messages.error(request, "Unknown action.")
         return
@@ -296,6 +311,7 @@ def _act(request: HttpRequest, job: ImportJob, action: str) -> None:
         return
     done = {
         "start": "The import is queued; this page shows its progress.",
+        "start_checked": "The import is queued; this page shows its progress.",
         "cancel": "The import stops after the batch being sent now.",
         "resume": "The import is queued again; rows left unfinished are checked first.",
     }
@@ -313,7 +329,8 @@ def _preview_context(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
     problems = problems[:PROBLEMS_PER_PAGE]
     reupload = ImportUploadForm(
         initial={
-            "dry_run": job.dry_run,
+            # The file is uploaded again to be imported, not to be checked again.
+            "dry_run": False,
             "skip_change_identifier": job.skip_change_identifier,
             "reason": job.reason,
             "batch_size": job.batch_size,
@@ -337,12 +354,12 @@ def _preview_context(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
 
 def _results_context(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
     wanted = request.GET.get("status", "")
-    if wanted not in ImportRow.Status.values:
+    if wanted not in FILTER_STATUSES:
         wanted = ""
     after = _int(request.GET.get("after"))
     rows = job.rows.filter(number__gt=after).select_related("audit_entry")
     if wanted:
-        rows = rows.filter(status=wanted)
+        rows = rows.filter(status__in=FILTER_STATUSES[wanted])
     page = list(rows.order_by("number")[: ROWS_PER_PAGE + 1])
     more = len(page) > ROWS_PER_PAGE
     page = page[:ROWS_PER_PAGE]
@@ -352,7 +369,8 @@ def _results_context(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
         "rows_next": page[-1].number if more else None,
         "filter": wanted,
         "filters": [
-            (value, label, counts.get(value) if value else None) for value, label in ROW_FILTERS
+            (value, label, sum(counts.get(s, 0) for s in statuses) if value else None)
+            for value, label, statuses in ROW_FILTERS
         ],
     }
 

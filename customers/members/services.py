@@ -448,7 +448,7 @@ def _start_rows(
         pending.append(
             audit.start_write(
                 actor=actor,
-                action=Action.UPSERT,
+                action=Action.UPSERT if job is None else Action.BULK_UPSERT,
                 reason=reason,
                 identifier_type=identifier.type if identifier else "",
                 identifier_value=(identifier.value or "") if identifier else "",

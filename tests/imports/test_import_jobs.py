@@ -57,7 +57,7 @@ def test_each_row_keeps_its_customer_id_and_its_audit_entry(applied):
         entry = AuditEntry.objects.get(pk=row.audit_entry_id)
         assert (entry.import_job_id, entry.import_row) == (job.pk, row.number)
         assert entry.customer_id == row.customer_id
-        assert entry.action == AuditEntry.Action.UPSERT
+        assert entry.action == AuditEntry.Action.BULK_UPSERT
     assert applied_entries_per_row(job) == {1: 1, 2: 1, 3: 1}
 
 

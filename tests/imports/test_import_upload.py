@@ -137,11 +137,8 @@ def test_a_corrected_file_replaces_the_preview_it_fixes(support_client):
     assert (fixed.status, fixed.invalid_rows) == (ImportJob.Status.VALIDATED, 0)
 
 
-def test_a_dry_run_checks_the_file_and_cannot_be_started(support_client):
-    response = upload(support_client, members_csv(3).encode(), dry_run="on")
-    page = preview_of(support_client, response).content.decode()
-    assert "This was a dry run" in page
-    assert "Start the import" not in page
+def test_a_dry_run_is_not_started_by_a_plain_start(support_client):
+    upload(support_client, members_csv(3).encode(), dry_run="on")
     job = ImportJob.objects.get()
     refused = support_client.post(
         reverse("import_detail", args=[job.pk]), {"action": "start"}, follow=True
@@ -150,6 +147,23 @@ def test_a_dry_run_checks_the_file_and_cannot_be_started(support_client):
     job.refresh_from_db()
     assert job.status == ImportJob.Status.VALIDATED
     assert not job.rows.exclude(status=ImportRow.Status.PENDING).exists()
+
+
+def test_a_clean_dry_run_offers_start_and_a_reupload_that_is_not_a_dry_run(support_client):
+    response = upload(support_client, members_csv(3).encode(), dry_run="on")
+    page = preview_of(support_client, response).content.decode()
+    assert "This was a dry run" in page
+    assert "Start the import of 3 rows" in page
+    assert 'value="start_checked"' in page
+    assert 'name="dry_run"' in page
+    assert not re.search(r'<input[^>]*name="dry_run"[^>]*checked', page)
+    job = ImportJob.objects.get()
+    started = support_client.post(
+        reverse("import_detail", args=[job.pk]), {"action": "start_checked"}, follow=True
+    )
+    assert "The import is queued" in started.content.decode()
+    job.refresh_from_db()
+    assert (job.status, job.dry_run, job.done_rows) == (ImportJob.Status.DONE, False, 3)
 
 
 @pytest.mark.parametrize(

@@ -157,6 +157,30 @@ def test_rows_can_be_filtered_to_the_failed_ones(support_client):
     assert 'data-row="4" data-status="failed"' in failed
 
 
+def test_while_a_job_runs_the_rows_table_counts_as_the_progress_bar_does(support_client):
+    job = make_job(text=members_csv(7))
+    job.rows.filter(number__lte=2).update(status=ImportRow.Status.OK)
+    job.rows.filter(number=3).update(status=ImportRow.Status.SENT)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING, done_rows=2)
+    page = support_client.get(detail(job)).content.decode()
+    assert '<dd data-count="done">2</dd>' in page
+    assert '<dd data-count="remaining">5</dd>' in page
+    assert 'data-filter="done" class="button">Done (2)</a>' in page
+    assert 'data-filter="remaining" class="button">Remaining (5)</a>' in page
+    remaining = support_client.get(detail(job) + "?status=remaining").content.decode()
+    assert remaining.count("<tr data-row=") == 5
+    # Each poll of the progress brings the table's counts along.
+    ImportRow.objects.filter(job=job, number=3).update(status=ImportRow.Status.OK)
+    ImportJob.objects.filter(pk=job.pk).update(done_rows=3)
+    polled = support_client.get(
+        detail(job), headers={"HX-Request": "true", "HX-Target": "progress"}
+    ).content.decode()
+    assert '<dd data-count="done">3</dd>' in polled
+    assert 'id="row-filters" aria-label="Show rows" hx-swap-oob="true"' in polled
+    assert "Done (3)" in polled
+    assert "Remaining (4)" in polled
+
+
 def test_rows_are_paged(support_client, settings):
     job = make_job(text=members_csv(120))
     support_client.post(detail(job), {"action": "start"})
@@ -189,15 +213,23 @@ def test_the_file_to_fix_holds_the_failed_and_invalid_rows_in_the_upload_format(
     response = support_client.get(url)
     assert "attachment" in response["Content-Disposition"]
     rows = read_csv(response)
-    assert rows == [
+    assert [row[:2] for row in rows] == [
         ["mobile", "first_name"],
         ["919900000001", '\'=HYPERLINK("http://evil")'],
         ["12ab", "Ravi"],
         ["919900000004", "'@Mo"],
     ]
-    # It goes straight back into the upload form.
+    # The last column says what is wrong with each row, in words.
+    what = {row[0]: row[2] for row in rows}
+    assert what["mobile"] == "what_is_wrong"
+    assert what["12ab"].startswith("mobile: Mobile must be 8-15 digits")
+    assert what["919900000004"].startswith("Capillary refused it (8053): ")
+    assert all(what.values())
+    # It goes straight back into the upload form, its last column read past.
     again = make_job(text=b"".join(support_client.get(url).streaming_content))
     assert again.total_rows == 3
+    assert again.rows.get(number=2).problems[0]["column"] == "mobile"
+    assert not any(p["column"] == "what_is_wrong" for r in again.rows.all() for p in r.problems)
 
 
 @pytest.mark.parametrize("cell", ["=1+2", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])

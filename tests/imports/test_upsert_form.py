@@ -31,6 +31,15 @@ def register(mobile="", email=""):
     ).customer_id
 
 
+def test_a_single_upsert_is_listed_in_the_history_as_upsert_not_bulk(support_client):
+    support_client.post(URL, form(mobile="919900000001", first_name="Asha"))
+    entry = AuditEntry.objects.get()
+    assert entry.get_action_display() == "Upsert"
+    history = support_client.get(reverse("history")).content.decode()
+    assert "<td>Upsert" in history
+    assert "<td>Bulk upsert" not in history
+
+
 def test_every_input_has_a_label_and_skip_change_identifier_is_explained(support_client):
     page = support_client.get(URL).content.decode()
     inputs = re.findall(r'<(?:input|select|textarea)[^>]*\bid="([^"]+)"', page)

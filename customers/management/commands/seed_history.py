@@ -39,7 +39,7 @@ ACTION_WEIGHTS = {
     Action.CHANGE_STATUS: 3,
     Action.ENROLL: 3,
     Action.REGISTER: 6,
-    Action.UPSERT: 8,
+    Action.BULK_UPSERT: 8,
     Action.V11_UPDATE: 1,
 }
 OUTCOME_WEIGHTS = {
@@ -222,7 +222,7 @@ class EntryMaker:
             fields["outcome"] = Outcome.OK
             return fields
         fields["reason"] = rng.choice(REASONS)
-        if action == Action.UPSERT:
+        if action == Action.BULK_UPSERT:
             if self.import_row == 0 or self.import_row >= rng.randint(200, 5000):
                 self.import_job += 1
                 self.import_row = 0
