@@ -124,6 +124,10 @@ class Catalogue:
     card_series: list[dict[str, Any]]
     card_status_labels: list[str]
     custom_fields: list[dict[str, Any]] = field(default_factory=list)
+    # The base country of the org's mobiles (Capillary's base-country config), so
+    # a number typed with its trunk 0 or without a country code can be read.
+    country_code: str = "91"
+    national_length: int = 10
 
     @property
     def status_label_names(self) -> list[str]:
@@ -152,7 +156,14 @@ def _catalogue_path() -> Path:
 def catalogue() -> Catalogue:
     raw = json.loads(_catalogue_path().read_text())
     status = raw.get("customer_status", {})
+    mobile = raw.get("mobile", {})
+    country_code = str(mobile.get("base_country_code") or "91")
+    base_rule: dict[str, Any] = next(
+        (r for r in mobile.get("rules", []) if str(r.get("country_code")) == country_code), {}
+    )
     return Catalogue(
+        country_code=country_code,
+        national_length=int(base_rule.get("length") or 10),
         sources={name: list(accounts) for name, accounts in raw.get("sources", {}).items()},
         status_labels=list(status.get("labels", [])),
         default_status_label=status.get("default_label") or "",

@@ -146,19 +146,37 @@ class SourceMixin:
 
 class SearchForm(SourceMixin, forms.Form):
     q = forms.CharField(
-        label="Mobile, email, external id, card number or customer id",
+        label="Name, mobile, email, external id, card number or customer id",
         max_length=255,
         widget=forms.TextInput(attrs={"type": "search", "data-search-box": "", "autofocus": True}),
     )
     kind = forms.ChoiceField(label="Look up as", required=False, choices=IDENTIFIER_KIND_CHOICES)
 
-    def __init__(self, *args: Any, catalogue: Catalogue, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        catalogue: Catalogue,
+        default_source: str = "INSTORE",
+        default_account: str = "",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.catalogue = catalogue
         self.add_source_fields(catalogue)
+        # The home page's box (and any /customers/?q=... link) sends only q: the
+        # configured default source is meant, not a missing one.
+        self.default_source = default_source
+        self.default_account = default_account
+        self.fields["source"].required = False
+        self.fields["source"].initial = default_source
+
+    def clean_source(self) -> str:
+        return str(self.cleaned_data.get("source") or self.default_source)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        if not self.data.get("source") and not cleaned.get("account_id"):
+            cleaned["account_id"] = self.default_account
         if problem := self.account_problem(cleaned, self.catalogue):
             self.add_error("account_id", problem)
         if cleaned.get("kind") == "id" and not str(cleaned.get("q", "")).strip().isdigit():

@@ -9,7 +9,6 @@ so every row of a bulk upsert is audited like a hand edit.
 """
 
 import logging
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -32,8 +31,9 @@ from customers.capillary.schemas import (
     UpsertEntry,
     WriteResponse,
 )
-from customers.gateway import actor_context, get_client
+from customers.gateway import actor_context, catalogue, get_client
 from customers.history import audit
+from customers.members.search import Candidate, Dialling, candidates, tidy
 from customers.models import AuditEntry
 
 logger = logging.getLogger(__name__)
@@ -67,46 +67,50 @@ class RowResult:
 class SearchResult:
     members: list[Customer] = field(default_factory=list)
     tried: list[str] = field(default_factory=list)
+    looked_up: list[Candidate] = field(default_factory=list)
 
 
 # --- reads ----------------------------------------------------------------
 
 
-def detect_identifier_kind(query: str) -> list[str]:
-    """Which identifier kinds a typed value may be, most likely first.
+def dialling() -> Dialling:
+    """The org's base country, for reading phone numbers as typed."""
+    org = catalogue()
+    return Dialling(country_code=org.country_code, national_length=org.national_length)
 
-    Customer ids run to nine digits today; mobiles carry a country code, so ten
-    or more. Digits in between are tried both ways (the lookups run at once).
-    """
-    value = query.strip()
-    if "@" in value:
-        return ["email"]
-    if re.fullmatch(r"\d{1,9}", value):
-        return ["id", "cardnumber", "externalId"]
-    if re.fullmatch(r"\d{10,15}", value):
-        kinds = ["mobile", "cardnumber", "externalId"]
-        return [*kinds, "id"] if len(value) <= 12 else kinds
-    return ["externalId", "cardnumber"]
+
+def detect_identifier_kind(query: str) -> list[str]:
+    """Which identifier kinds a typed value may be, most likely first ([] for a name)."""
+    return [c.kind for c in candidates(query, dialling())]
 
 
 def find_members(
     *, actor: Actor, query: str, kind: str = "", source: str, account_id: str = ""
 ) -> SearchResult:
-    """Look a member up by any identifier; several kinds are tried when the type is unclear."""
-    value = query.strip()
-    kinds = [kind] if kind else detect_identifier_kind(value)
+    """Look a member up by a complete identifier; every reading of the text is tried at once.
+
+    "+91 81000 00004" and "081000 00004" are read as the mobile 918100000004 and
+    an email as Capillary stores it (lower case), so what staff type is found.
+    """
+    value = tidy(query)
+    readings = candidates(value, dialling(), kind=kind)
+    kinds = [c.kind for c in readings]
     client = get_client()
 
-    def lookup(each: str) -> Customer | None:
+    def lookup(reading: Candidate) -> Customer | None:
         try:
-            if each == "id":
-                return client.get_customer(int(value), source=source, account_id=account_id or None)
+            if reading.kind == "id":
+                if not reading.value.isdigit():
+                    return None
+                return client.get_customer(
+                    int(reading.value), source=source, account_id=account_id or None
+                )
             return client.lookup_customer(
                 CustomerLookup(
                     source=source,
                     account_id=account_id or None,
-                    identifier_name=each,
-                    identifier_value=value,
+                    identifier_name=reading.kind,
+                    identifier_value=reading.value,
                 )
             )
         except cap.NotFound:
@@ -116,13 +120,15 @@ def find_members(
             # unless staff chose that kind themselves.
             if kind:
                 raise
-            logger.info("lookup as %s refused: %s", each, rejected)
+            logger.info("lookup as %s refused: %s", reading.kind, rejected)
             return None
 
-    # The kinds a value may be are looked up at once: a search costs one round trip.
-    with ThreadPoolExecutor(max_workers=len(kinds)) as pool:
-        answers = list(pool.map(lookup, kinds))
-    result = SearchResult(tried=kinds)
+    # The readings of a value are looked up at once: a search costs one round trip.
+    answers: list[Customer | None] = []
+    if readings:
+        with ThreadPoolExecutor(max_workers=len(readings)) as pool:
+            answers = list(pool.map(lookup, readings))
+    result = SearchResult(tried=kinds, looked_up=readings)
     seen: set[int] = set()
     for found in answers:
         if found is not None and found.id is not None and found.id not in seen:
@@ -135,6 +141,7 @@ def find_members(
         identifier_type=kind or "/".join(kinds),
         identifier_value=value,
         source=source,
+        request={"query": value, "looked_up": [[c.kind, c.value] for c in readings]},
     )
     return result
 

@@ -11,7 +11,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -76,32 +78,75 @@ def _context(request: HttpRequest) -> tuple[str, str]:
 # --- search and profile ---------------------------------------------------------
 
 
+KIND_WORDS = {
+    "mobile": "mobile number",
+    "email": "email address",
+    "externalId": "external id",
+    "cardnumber": "card number",
+    "id": "customer id",
+}
+
+
 @require_GET
 @requires(Capability.SEARCH)
 def search(request: HttpRequest) -> HttpResponse:
-    form = SearchForm(request.GET or None, catalogue=catalogue())
+    form = SearchForm(
+        request.GET or None,
+        catalogue=catalogue(),
+        default_source=settings.CAPILLARY_SOURCE,
+        default_account=settings.CAPILLARY_ACCOUNT_ID,
+    )
     context: dict[str, Any] = {"form": form, "searched": False}
     if form.is_valid():
         data = form.cleaned_data
-        context["searched"] = True
+        source, account_id = data["source"], data.get("account_id") or ""
+        context.update(searched=True, source=source, account_id=account_id, query=data["q"])
         try:
             found = services.find_members(
                 actor=request.user,
                 query=data["q"],
                 kind=data.get("kind") or "",
-                source=data["source"],
-                account_id=data.get("account_id") or "",
+                source=source,
+                account_id=account_id,
             )
         except cap.CapillaryError as error:
             context["answer"] = answers.failure(error, form, write=False)
         else:
-            context["members"] = [
-                _summary(m, data["source"], data.get("account_id") or "") for m in found.members
-            ]
+            context["members"] = [_summary(m, source, account_id) for m in found.members]
             context["tried"] = found.tried
+            if not found.members:
+                context["miss"] = _miss(found, data["q"], source, account_id)
             if len(found.members) == 1 and not request.htmx:  # type: ignore[attr-defined]
                 return HttpResponseRedirect(context["members"][0]["url"])
     return _page(request, "members/search.html", context, partial="results")
+
+
+def _miss(found: services.SearchResult, typed: str, source: str, account_id: str) -> dict[str, Any]:
+    """What a search that found nobody says, in staff words, and where to go next."""
+    kinds = [KIND_WORDS.get(c.kind, c.kind) for c in found.looked_up]
+    values = sorted({c.value for c in found.looked_up})
+    where = f"{source} ({account_id})" if account_id else source
+    if kinds:
+        as_what = ", ".join(kinds[:-1]) + (" or " if len(kinds) > 1 else "") + kinds[-1]
+        shown = " / ".join(values)
+        said = f"Nobody in {where} has {shown} as their {as_what}."
+    else:
+        said = f"Nobody in {where} has an identifier that is “{typed.strip()}”."
+    others = []
+    for other, accounts in catalogue().sources.items():
+        for account in accounts or [""]:
+            if (other, account) == (source, account_id):
+                continue
+            query = urlencode(
+                {"q": typed, "source": other, **({"account_id": account} if account else {})}
+            )
+            others.append(
+                {
+                    "label": f"{other} ({account})" if account else other,
+                    "url": f"{reverse('search')}?{query}",
+                }
+            )
+    return {"said": said, "other_sources": others}
 
 
 def _summary(member: Customer, source: str, account_id: str) -> dict[str, Any]:

@@ -151,7 +151,7 @@ def test_search_by_htmx_lists_matches_in_the_results_partial(support_client, mem
 
 def test_search_with_no_match_offers_registration(store_client):
     response = store_client.get(reverse("search") + "?q=919900000077&source=INSTORE")
-    assert "No member holds that" in response.content.decode()
+    assert "Nobody in INSTORE has 919900000077 as their" in response.content.decode()
     assert reverse("register") in response.content.decode()
 
 
