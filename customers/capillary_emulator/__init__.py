@@ -3,8 +3,11 @@
 It speaks Capillary's customer APIs at Capillary's paths, keeps state in its own
 SQLite file, and implements the wire format independently of the client (it never
 imports ``customers.capillary.client`` or its schemas). The specification is
-``shared/seeds/`` (the doc pages) and ``shared/capillary/API_REFERENCE.md``;
-"§" below points into the reference.
+``shared/seeds/`` (the doc pages), then Capillary's current reference pages
+(``shared/capillary/docs/``), then ``shared/capillary/API_REFERENCE.md``; "§" below
+points into the reference. ``tests/emulator/test_replay.py`` sends every request
+sample of those pages and compares the answers; ``tests/emulator/REPLAY.md`` lists
+the samples that contradict their own page or the seeds.
 
 Use
 ---
@@ -42,6 +45,7 @@ E8     GET|POST|PUT /v2/customers/{id}/subscriptions, …/lookup/…       imple
 E9     PUT /v2/customers/lookup/status, GET …/{userId}/statusLog       implemented
 E9b    POST …/{userId}/changeLabels, GET …/{userId}/labels,            implemented
        GET /v2/organization/labels (POST and labels/search are not)
+CARD   GET /v2/card?number= (card details; card writes are not)        implemented
 E10    GET /v2/extendedFields, /v2/entity/extendedFieldConfig,         implemented
        /v2/organization/customFields
 E11    GET /api_gateway/v2/audits (and /v2/auditLog/get),              implemented
@@ -105,11 +109,16 @@ the constants block of ``codes.py``)
   kept, with ``result``; a single-valued identifier (mobile, email, externalId)
   that differs replaces the stored one; max batch size ``max_batch_size`` (100),
   over it → 1060; elements answer in input order, each in its own transaction.
-- E4 (§2 E4): found by id, else by the InStore primary identifier type, then the
-  others; refused secondary changes are item warnings (91005 primary, 91006 flag
-  off, 91007 held by another customer), not failures; unknown customer → 1012;
-  bad ``fraud_status`` or ``type`` → 1024; NON_LOYALTY on loyalty → 1046;
-  subscription errors 1101/1102/1103/1106; item warnings are code strings.
+- E4 (§2 E4, S4, S34): found by id, else by the InStore primary identifier type,
+  then the others; an empty secondary identifier is filled only with its CONF_ALLOW_*
+  flag on (else item warning 91006); an existing one is never overwritten, flag or
+  not: the item fails with 1024 "… Tried to update secondary identifier" (S34 names
+  no item code) and a lone item makes the request 500; a changed primary → warning
+  91005; one held by another customer → 91007; unknown customer → 1012; bad
+  ``fraud_status`` or ``type`` → 1024 (``{"status": ""}``, as the official sample
+  sends, changes nothing); NON_LOYALTY on loyalty → 1046; subscription errors
+  1101/1102/1103/1106, a ``subscriptions`` block of the wrong shape → 1109; item
+  warnings are code strings.
 - E5/E6 (§2 E5, E6): identifier held only in another source → 8065; missing
   accountId for a multi-account source → 8015 (S16); a merge victim read by id
   answers the survivor's document with warning 8069; a malformed id → blank 400;
@@ -120,10 +129,37 @@ the constants block of ``codes.py``)
   are copied; one card per call (3035); delinking sets the card NOT_ISSUED.
 - E8 (§2 E8): reads list every reachable channel (SMS with a mobile, EMAIL with an
   email) times TRANS/BULK with the org default (``subscriptions.default_type``)
-  unless set; request MOBILE ↔ response SMS; unknown customer → 1012.
-- E9 (§2 E9): unknown label → 8086; response ``{createdId, warnings}`` (§4.16).
-- E10: enum fields carry ``possibleValues`` (an emulator extension, for forms);
-  the config endpoint answers a JSON array. E11: newest first by default; rows
+  unless set; request MOBILE ↔ response SMS; unknown customer → 1012; a write whose
+  every subscription fails → HTTP 500, body code 500 (S19); when only some fail the
+  rest are applied and the failures are warnings 1101/1102/1106 (inferred); no
+  ``subscriptions`` array → 400.
+- E9 (§2 E9): unknown label → 8086; response ``{createdId, warnings}`` (§4.16). The
+  status log carries ``errors: []`` and ``createdByUser`` is the till's code.
+- E9b (labels pages): the org catalogue is ``{data: [{id, orgId, description,
+  lastUpdatedBy, name, active}], warnings, errors}``; tagging an unknown label →
+  warning 33000 beside ``entity`` (known ones applied); removing labels the customer
+  does not hold → warning 33001; a customer without labels answers
+  ``{warnings: [33001], errors: []}`` (the page's sample, no ``data``); mapping row
+  ids are made up (the emulator keeps none).
+- Dual eligibility (§1.9.6, S16; ``registration.dual_eligibility``): customers may
+  share every registration identifier but the primary (no 8006, no 8050 join); a
+  lookup by one such identifier alone → 8015; comma lists resolve by the primary.
+  E7 adds a shared identifier without a merge; E3 finds customers by the others.
+- Cards (S9, card details page, audit page): delinking with a label not mapped to
+  NOT_ISSUED → 3018 (no label given: the org's NOT_ISSUED one); audit card events
+  carry ``previousLabelId``/``currentLabelId``; ``GET /v2/card`` answers the card
+  document plus ``warnings``, unknown number → 3010, no number → 400; a card nobody
+  holds has ``customerId`` -1 (inferred); ``cardExternalId`` is not modelled.
+- E10: the catalogue is keyed ``CUSTOMER`` as the current docs print it (§4.17);
+  enum fields carry ``possibleValues`` (an emulator extension, for forms); the config
+  endpoint answers a JSON array. Subscription change log: ``errors: []``.
+- Codes (§3): messages are the documented words (``codes.MESSAGES``, with their
+  source when not the status-code page), a detail may follow. Codes the emulator
+  picks where no source names one (``codes.INFERRED``): 429 (rate limit body),
+  10002 (E2 already enrolled), 91015 (unknown extended field), 1017 (unknown custom
+  field, as a v2 warning), 8053 (E3 conflict), 8052 (E1 conflict, as an error), 8067
+  (write to a merge victim), 1024 (E4 bad value; E4 secondary overwrite), 1109 (E4
+  subscriptions of the wrong shape). E11: newest first by default; rows
   keep ``requestId`` and ``userContextDetails`` (four nulls without headers);
   ``updatedByMode`` is USER-CONTEXT-ENTITY-SOURCE or ``API``; v1.1 leaves no
   custom-field audit events.

@@ -101,7 +101,7 @@ class Emulator:
         route, params, known = routes.match(request.method, path)
         if route is None:
             status = 405 if known else 404
-            return self._finish(request, Reply(status, _errors(status, codes.message(status))))
+            return self._finish(request, Reply(status, _errors(status)))
         request.endpoint, request.template, request.params = route.endpoint, route.template, params
         fault, settings = self._pick_fault(route.endpoint)
         if fault in ("drop", "timeout") and not settings["processed"]:
@@ -219,7 +219,7 @@ class Emulator:
                 return Reply(200, {"reset": True})
         except (ApiError, faults.FaultConfigError) as exc:
             return Reply(400, _errors(400, str(exc)))
-        return Reply(404, _errors(404, codes.message(404)))
+        return Reply(404, _errors(404))
 
     def _finish(self, request: Request, reply: Reply) -> tuple[int, dict[str, str], bytes]:
         payload = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
@@ -250,10 +250,10 @@ def _connection_fault(kind: str, settings: Mapping[str, Any]) -> faults.Injected
     )
 
 
-def _errors(code: int, text: str) -> dict[str, Any]:
-    return {"warnings": [], "errors": [codes.entry(code, text=text)]}
+def _errors(code: int, detail: str | None = None) -> dict[str, Any]:
+    return {"warnings": [], "errors": [codes.entry(code, detail=detail)]}
 
 
 def _rate_limited(retry_after: int) -> Reply:
     """The 429 shape the reference proposes (§1.6, inferred): v2 errors + Retry-After."""
-    return Reply(429, _errors(429, codes.message(429)), {"Retry-After": str(retry_after)})
+    return Reply(429, _errors(codes.RATE_LIMITED), {"Retry-After": str(retry_after)})

@@ -28,11 +28,11 @@ class ApiError(Exception):
         self,
         code: int,
         *args: Any,
-        text: str | None = None,
+        detail: str | None = None,
         status: int | None = None,
         warnings: list[dict[str, Any]] | None = None,
     ) -> None:
-        self.entry = codes.entry(code, *args, text=text)
+        self.entry = codes.entry(code, *args, detail=detail)
         super().__init__(self.entry["message"])
         self.code = code
         self.status = status
@@ -63,18 +63,18 @@ class Request:
 
     def json(self) -> JSONValue:
         if not self.body.strip():
-            raise ApiError(codes.INVALID_INPUT, text="Request body is missing")
+            raise ApiError(codes.INVALID_INPUT, detail="Request body is missing")
         try:
             return json.loads(self.body)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ApiError(
-                codes.INVALID_INPUT, text=f"Request body is not valid JSON: {exc}"
+                codes.INVALID_INPUT, detail=f"Request body is not valid JSON: {exc}"
             ) from exc
 
     def json_object(self) -> dict[str, Any]:
         body = self.json()
         if not isinstance(body, dict):
-            raise ApiError(codes.INVALID_INPUT, text="Request body must be a JSON object")
+            raise ApiError(codes.INVALID_INPUT, detail="Request body must be a JSON object")
         return body
 
 
@@ -129,4 +129,4 @@ def int_param(value: str | None, default: int) -> int:
     try:
         return int(value)
     except ValueError as exc:
-        raise ApiError(codes.INVALID_INPUT, text=f"Invalid number {value!r}") from exc
+        raise ApiError(codes.INVALID_INPUT, detail=f"Invalid number {value!r}") from exc

@@ -119,13 +119,15 @@ def identifier_entry(org: OrgConfig, c: Customer, kind: str, value: str) -> dict
     return entry
 
 
-def card_detail(org: OrgConfig, c: Customer, card: Card) -> dict[str, Any]:
+def card_detail(org: OrgConfig, c: Customer | None, card: Card) -> dict[str, Any]:
+    """A card as ``cardDetails[]`` and ``GET /v2/card`` print it. A card nobody holds
+    (delinked) has ``customerId`` -1 (inferred: the page shows only a linked card)."""
     series = org.card_series.get(card.series_id)
     label = org.card_labels.get(card.status_label)
     status = label.status if label else card.status_label
     expiry_days = series.expiry_days if series else 365
     kind = series.type if series else "DIGITAL"
-    till = org.tills.get(c.created_till)
+    till = org.tills.get(c.created_till) if c else org.default_till()
     expires = (int(card.created_at // DAY_SECONDS) + expiry_days) * DAY_SECONDS
     return {
         "cardId": card.id,
@@ -133,8 +135,9 @@ def card_detail(org: OrgConfig, c: Customer, card: Card) -> dict[str, Any]:
         "createdDate": day(card.created_at),
         "expiryDays": expiry_days,
         "seriesName": series.name if series else "",
-        "customerId": c.id,
+        "customerId": c.id if c else -1,
         "maxActiveCards": series.max_active_cards if series else 1,
+        "entityCode": till.code if till else "",
         "customFields": {},
         "extendedFields": dict(card.extended_fields),
         "type": kind,

@@ -28,7 +28,7 @@ def clean_extended_fields(org: OrgConfig, raw: Any, warnings: Warnings) -> dict[
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise ApiError(codes.INVALID_INPUT, text="extendedFields must be an object")
+        raise ApiError(codes.INVALID_INPUT, detail="extendedFields must be an object")
     reject_empty = org.flags["CONF_REJECT_EMPTY_OR_NULL_EF_VALUES"]
     cleaned: dict[str, Any] = {}
     for name, value in raw.items():
@@ -38,7 +38,7 @@ def clean_extended_fields(org: OrgConfig, raw: Any, warnings: Warnings) -> dict[
                 codes.entry(
                     codes.EXTENDED_FIELD_DROPPED,
                     name,
-                    text=f"Extended field {name} is not enabled for the org",
+                    detail=f"{name} is not enabled for the org",
                 )
             )
             continue
@@ -53,7 +53,7 @@ def clean_extended_fields(org: OrgConfig, raw: Any, warnings: Warnings) -> dict[
                 codes.entry(
                     codes.EXTENDED_FIELD_DROPPED,
                     name,
-                    text=f"Extended field {name} update failed: invalid value {text!r}",
+                    detail=f"invalid value {text!r}",
                 )
             )
             continue
@@ -80,12 +80,12 @@ def clean_custom_fields(org: OrgConfig, raw: Any, warnings: Warnings) -> dict[st
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise ApiError(codes.INVALID_INPUT, text="fields must be an object")
+        raise ApiError(codes.INVALID_INPUT, detail="fields must be an object")
     cleaned: dict[str, Any] = {}
     for name, value in raw.items():
         spec = org.custom_fields.get(name)
         if spec is None:
-            warnings.append(codes.entry(codes.CUSTOM_FIELD_DROPPED, name))
+            warnings.append(codes.entry(codes.CUSTOM_FIELD_DROPPED, detail=name))
             continue
         if is_empty(value):
             continue
@@ -104,7 +104,7 @@ def clean_custom_fields(org: OrgConfig, raw: Any, warnings: Warnings) -> dict[st
                 codes.entry(
                     codes.CUSTOM_FIELD_DROPPED,
                     name,
-                    text=f"Custom field {name} is invalid: {text!r}",
+                    detail=f"{name}: {text!r}",
                 )
             )
             continue
@@ -116,29 +116,31 @@ def parse_enrollments(org: OrgConfig, raw: Any, now: float) -> list[tuple[Progra
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise ApiError(codes.INVALID_INPUT, text="loyaltyProgramEnrollments must be an array")
+        raise ApiError(codes.INVALID_INPUT, detail="loyaltyProgramEnrollments must be an array")
     result: list[tuple[Program, Enrollment]] = []
     for item in raw:
         if not isinstance(item, dict):
             raise ApiError(
-                codes.INVALID_INPUT, text="loyaltyProgramEnrollments items must be objects"
+                codes.INVALID_INPUT, detail="loyaltyProgramEnrollments items must be objects"
             )
         program = org.programs.get(int_value(item.get("programId"), codes.INVALID_INPUT))
         if program is None:
-            raise ApiError(codes.INVALID_INPUT, text=f"Invalid programId {item.get('programId')}")
+            raise ApiError(codes.INVALID_INPUT, detail=f"Invalid programId {item.get('programId')}")
         if any(p.id == program.id for p, _ in result):
-            raise ApiError(codes.INVALID_INPUT, text=f"programId {program.id} passed twice")
+            raise ApiError(codes.INVALID_INPUT, detail=f"programId {program.id} passed twice")
         tier = int_value(item.get("tierNumber", 1), codes.INVALID_INPUT)
         if not 1 <= tier <= len(program.tiers):
             raise ApiError(
-                codes.INVALID_INPUT, text=f"Invalid tierNumber {tier} for program {program.id}"
+                codes.INVALID_INPUT, detail=f"Invalid tierNumber {tier} for program {program.id}"
             )
         points = item.get("loyaltyPoints", 0) or 0
         if not isinstance(points, int | float) or isinstance(points, bool) or points < 0:
-            raise ApiError(codes.INVALID_INPUT, text=f"Invalid loyaltyPoints {points!r}")
+            raise ApiError(codes.INVALID_INPUT, detail=f"Invalid loyaltyPoints {points!r}")
         for key in ("tierExpiryDate", "pointsExpiryDate"):
             if item.get(key) not in (None, "") and not is_datetime(item[key]):
-                raise ApiError(codes.INVALID_INPUT, text=f"{key} must be YYYY-MM-DDTHH:MM:SS+hh:mm")
+                raise ApiError(
+                    codes.INVALID_INPUT, detail=f"{key} must be YYYY-MM-DDTHH:MM:SS+hh:mm"
+                )
         result.append(
             (
                 program,
@@ -158,28 +160,27 @@ def parse_enrollments(org: OrgConfig, raw: Any, now: float) -> list[tuple[Progra
 
 def parse_subscriptions(raw: Any, now: float) -> list[Subscription]:
     if not isinstance(raw, list):
-        raise ApiError(1104)
-    result = []
-    for item in raw:
-        if not isinstance(item, dict):
-            raise ApiError(1104)
-        channel = SUBSCRIPTION_CHANNELS.get(str(item.get("channel", "")).upper())
-        if channel is None:
-            raise ApiError(1101, item.get("channel"))
-        priority = str(item.get("priority", "")).upper()
-        if priority not in PRIORITIES:
-            raise ApiError(1102, item.get("priority"))
-        kind = str(item.get("type", "")).upper()
-        if kind not in ("OPTIN", "OPTOUT"):
-            raise ApiError(1106, item.get("type"))
-        result.append(
-            Subscription(
-                channel,
-                priority,
-                kind,
-                str(item.get("accountId") or ""),
-                str(item.get("sourceName") or ""),
-                now,
-            )
-        )
-    return result
+        raise ApiError(codes.INVALID_INPUT, detail="subscriptions must be an array")
+    return [parse_subscription(item, now) for item in raw]
+
+
+def parse_subscription(item: Any, now: float) -> Subscription:
+    if not isinstance(item, dict):
+        raise ApiError(codes.INVALID_INPUT, detail="each subscription must be an object")
+    channel = SUBSCRIPTION_CHANNELS.get(str(item.get("channel", "")).upper())
+    if channel is None:
+        raise ApiError(1101, detail=repr(item.get("channel")))
+    priority = str(item.get("priority", "")).upper()
+    if priority not in PRIORITIES:
+        raise ApiError(1102, detail=repr(item.get("priority")))
+    kind = str(item.get("type", "")).upper()
+    if kind not in ("OPTIN", "OPTOUT"):
+        raise ApiError(1106, detail=repr(item.get("type")))
+    return Subscription(
+        channel,
+        priority,
+        kind,
+        str(item.get("accountId") or ""),
+        str(item.get("sourceName") or ""),
+        now,
+    )

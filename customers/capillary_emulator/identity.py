@@ -29,7 +29,7 @@ def change_identifiers(
 ) -> Change:
     lifecycle.ensure_writable(ctx, c)
     if not isinstance(add or [], list) or not isinstance(remove or [], list):
-        raise ApiError(codes.INVALID_INPUT, text="add and remove must be arrays")
+        raise ApiError(codes.INVALID_INPUT, detail="add and remove must be arrays")
     warnings: list[dict[str, Any]] = []
     adds = [
         i
@@ -109,15 +109,16 @@ def _add(
         if any((i.type, i.value) == (wanted.type, wanted.value) for i in profile.identifiers):
             warnings.append(codes.entry(ALREADY_ATTACHED.get(wanted.type, 8070)))
             continue
+        shared = rules.shareable(ctx.org, wanted.type)
         holder = records.owner_in_account(
             db, profile.source, profile.account_id, wanted.type, wanted.value
         )
-        if holder is not None and wanted.card is None:
+        if holder is not None and wanted.card is None and not shared:
             raise ApiError(8008)
         # Cards never merge customers: a card held elsewhere is refused by attach_card.
         others = (
             set()
-            if wanted.card
+            if wanted.card or shared
             else {
                 cid
                 for cid, _, _ in records.owners_anywhere(db, wanted.type, wanted.value)
@@ -136,7 +137,7 @@ def _add(
                 profile.identifiers.remove(old)
         if wanted.card is not None:
             attach_card(ctx, db, c, wanted.value, wanted.card)
-        ident = Identifier(wanted.type, wanted.value)
+        ident = Identifier(wanted.type, wanted.value, shared)
         records.insert_identifier(db, profile, ident)
         profile.identifiers.append(ident)
         added.append(ident)
@@ -188,12 +189,16 @@ def _delink_card(
     card = next((k for k in c.cards if k.number == wanted.value), None)
     if card is None:
         raise ApiError(3031)
-    label = wanted.card.label if wanted.card and wanted.card.label.status == "NOT_ISSUED" else None
-    label = label or next(
-        (lb for lb in ctx.org.card_labels.values() if lb.status == "NOT_ISSUED"), None
-    )
-    if label is None:
-        raise ApiError(3031)
+    if wanted.card is not None and wanted.card.label_given:
+        label = wanted.card.label
+        if label.status != "NOT_ISSUED":
+            # S9: a delink must name a label mapped to NOT_ISSUED.
+            raise ApiError(3018, detail=repr(label.label))
+    else:
+        found = next((lb for lb in ctx.org.card_labels.values() if lb.status == "NOT_ISSUED"), None)
+        if found is None:
+            raise ApiError(3031, detail="the org has no label mapped to NOT_ISSUED")
+        label = found
     previous = card.status_label
     card.customer_id, card.status_label, card.status_changed_at = None, label.label, ctx.now()
     records.save_card(db, card)
@@ -204,7 +209,18 @@ def _delink_card(
 def _card_event(
     ctx: Ctx, db: sqlite3.Connection, c: Customer, card: Card, previous: str | None
 ) -> None:
-    event = auditing.event("card", "CardStatus", previous, card.status_label)
+    """A card's status change, in the audit page's CARD sample shape: label names
+    with their ids, and the customer as the associated entity."""
+    labels = ctx.org.card_labels
+    before, after = labels.get(previous or ""), labels.get(card.status_label)
+    event = auditing.event(
+        "card",
+        "CardStatus",
+        previous,
+        card.status_label,
+        previousLabelId=str(before.id) if before else None,
+        currentLabelId=str(after.id) if after else None,
+    )
     event["associateEntities"] = [{"entityType": "CUSTOMER", "entityId": c.id}]
     auditing.record(ctx, db, card.id, [event], entity_type="CARD")
 

@@ -87,7 +87,7 @@ def subscriptions_in(body: dict[str, Any], now: float) -> list[Subscription]:
     if info is None:
         return []
     if not isinstance(info, dict):
-        raise ApiError(1104)
+        raise ApiError(codes.INVALID_INPUT, detail="subscriptionInfo must be an object")
     return fields.parse_subscriptions(info.get("subscriptions", []), now)
 
 

@@ -76,8 +76,11 @@ def _identifier(ctx: Ctx, query: Mapping[str, str], error_codes: LookupCodes) ->
     if ctx.org.flags["dual_eligibility"] and "," in names:
         pairs = dict(zip(names.split(","), values.split(","), strict=False))
         if ctx.org.primary_key not in pairs:
-            raise ApiError(8015)
+            raise ApiError(8015, detail="the primary identifier is missing")
         names, values = ctx.org.primary_key, pairs[ctx.org.primary_key]
+    elif rules.shareable(ctx.org, names):
+        # S16: under dual eligibility one identifier that is not the primary is 8015.
+        raise ApiError(8015, detail=f"{names} is not the primary identifier")
     return ("cardnumber" if names == "cardNumber" else names), values.strip()
 
 

@@ -156,6 +156,15 @@ class CardSeries:
 
 
 @dataclass(frozen=True)
+class CustomerLabel:
+    """A customer tag (E9b), not a status label."""
+
+    id: int
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
 class RateLimit:
     limit: int
     per_seconds: float
@@ -182,7 +191,7 @@ class OrgConfig:
     promotions: dict[str, Any]
     card_series: dict[int, CardSeries]
     card_labels: dict[str, Label]
-    customer_labels: tuple[str, ...]
+    customer_labels: tuple[CustomerLabel, ...]
     default_subscription: str
     rate_limits_enabled: bool
     default_rate_limit: RateLimit
@@ -194,6 +203,9 @@ class OrgConfig:
     def default_program(self) -> Program | None:
         chosen = [p for p in self.programs.values() if p.default]
         return chosen[0] if chosen else next(iter(self.programs.values()), None)
+
+    def default_till(self) -> Till:
+        return next(iter(self.tills.values()))
 
     def default_series(self) -> CardSeries | None:
         chosen = [s for s in self.card_series.values() if s.default]

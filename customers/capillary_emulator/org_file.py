@@ -22,6 +22,7 @@ from .org import (
     KNOWN_SOURCES,
     REGISTRATION_FLAGS,
     CardSeries,
+    CustomerLabel,
     CustomField,
     ExtendedField,
     Label,
@@ -196,7 +197,7 @@ def _parse(root: _Reader) -> OrgConfig:
         promotions=_promotions(root.child("promotions", {})),
         card_series=series,
         card_labels=card_labels,
-        customer_labels=root.strings("customer_labels", ()),
+        customer_labels=_customer_labels(root),
         default_subscription=default_sub,
         rate_limits_enabled=limits_enabled,
         default_rate_limit=default_limit,
@@ -387,6 +388,29 @@ def _promotions(r: _Reader) -> dict[str, Any]:
         referral.done()
     r.done()
     return result
+
+
+# Label ids are Capillary's; an org file that names only the label gets one from here.
+FIRST_LABEL_ID = 20_000
+
+
+def _customer_labels(root: _Reader) -> tuple[CustomerLabel, ...]:
+    """Each label a name, or ``{"id", "name", "description"}``."""
+    labels = []
+    for position, item in enumerate(root.get("customer_labels", list, [])):
+        if isinstance(item, str):
+            labels.append(CustomerLabel(FIRST_LABEL_ID + position, item, ""))
+            continue
+        r = _Reader(item, f"customer_labels[{position}]")
+        labels.append(
+            CustomerLabel(
+                id=r.get("id", int, FIRST_LABEL_ID + position),
+                name=r.get("name", str),
+                description=r.get("description", str, ""),
+            )
+        )
+        r.done()
+    return tuple(labels)
 
 
 def _rate_limit(r: _Reader, key: str) -> RateLimit:

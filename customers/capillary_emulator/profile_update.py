@@ -47,8 +47,7 @@ def update_profile(
         if c.enrollment(program.id) is not None:
             raise ApiError(
                 codes.ALREADY_ENROLLED,
-                text=f"{codes.message(codes.ALREADY_ENROLLED)}:"
-                f" already enrolled in program {program.id}",
+                detail=f"already enrolled in program {program.id}",
             )
     if enrollments and wanted_type != "loyalty":
         raise ApiError(8089)

@@ -18,6 +18,8 @@ SINGLE_VALUED = frozenset({"mobile", "email", "externalId"})
 class Identifier:
     type: str
     value: str
+    # Held under dual eligibility: other customers may hold it too (no unique index).
+    shared: bool = False
 
 
 @dataclass
@@ -132,11 +134,12 @@ def load_customer(db: sqlite3.Connection, customer_id: int) -> Customer | None:
     )
     by_profile: dict[int, list[Identifier]] = {}
     for ident in db.execute(
-        "SELECT profile_id, type, value FROM identifiers WHERE customer_id = ? ORDER BY rowid",
+        "SELECT profile_id, type, value, shared FROM identifiers WHERE customer_id = ?"
+        " ORDER BY rowid",
         (customer_id,),
     ):
         by_profile.setdefault(ident["profile_id"], []).append(
-            Identifier(ident["type"], ident["value"])
+            Identifier(ident["type"], ident["value"], bool(ident["shared"]))
         )
     for p in db.execute(
         "SELECT * FROM profiles WHERE customer_id = ? ORDER BY id", (customer_id,)
@@ -324,9 +327,9 @@ def insert_profile(db: sqlite3.Connection, p: Profile) -> None:
 
 def insert_identifier(db: sqlite3.Connection, p: Profile, ident: Identifier) -> None:
     db.execute(
-        "INSERT INTO identifiers (profile_id, customer_id, source, account_id, type, value)"
-        " VALUES (?,?,?,?,?,?)",
-        (p.id, p.customer_id, p.source, p.account_id, ident.type, ident.value),
+        "INSERT INTO identifiers (profile_id, customer_id, source, account_id, type, value,"
+        " shared) VALUES (?,?,?,?,?,?,?)",
+        (p.id, p.customer_id, p.source, p.account_id, ident.type, ident.value, int(ident.shared)),
     )
 
 

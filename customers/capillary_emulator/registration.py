@@ -61,7 +61,7 @@ def register(
         raise ApiError(8084)
     profiles = [_new_profile(ctx, raw, warnings, source_hint, account_hint) for raw in raw_profiles]
     if len({(p.source, p.account_id) for p in profiles}) < len(profiles):
-        raise ApiError(codes.INVALID_INPUT, text="Two profiles for the same source account")
+        raise ApiError(codes.INVALID_INPUT, detail="Two profiles for the same source account")
     loyalty = loyalty_type(body.get("loyaltyInfo"), ctx.org.default_loyalty_type)
     extended = fields.clean_extended_fields(ctx.org, body.get("extendedFields"), warnings)
     label = lifecycle.initial_label(ctx, body.get("statusLabel"), warnings)
@@ -69,14 +69,14 @@ def register(
         ctx.org, body.get("loyaltyProgramEnrollments"), ctx.now()
     )
     if enrollments and loyalty != "loyalty":
-        raise ApiError(8089, text="Customer is not registered for the loyalty program")
+        raise ApiError(8089)
     subscriptions = lifecycle.subscriptions_in(body, ctx.now())
     associated = body.get("associatedWith") or None
     if associated is not None and associated not in ctx.org.tills:
-        warnings.append(codes.entry(8077, text="Invalid associatedWith, attribution not updated"))
+        warnings.append(codes.entry(8077, detail=repr(associated)))
         associated = None
 
-    owner = _existing_owner(db, profiles)
+    owner = _existing_owner(ctx, db, profiles)
     if owner is not None:
         return _join_existing(ctx, db, owner, profiles, warnings)
 
@@ -127,7 +127,7 @@ def loyalty_type(raw: Any, default: str) -> str:
     if value in (None, ""):
         return default
     if value not in ("loyalty", "non_loyalty"):
-        raise ApiError(codes.INVALID_INPUT, text=f"Invalid loyaltyType {value!r}")
+        raise ApiError(codes.INVALID_INPUT, detail=f"Invalid loyaltyType {value!r}")
     return str(value)
 
 
@@ -151,7 +151,7 @@ def _new_profile(
             continue
         if ident.type in records.SINGLE_VALUED and any(i.type == ident.type for i in identifiers):
             raise ApiError(
-                codes.INVALID_INPUT, text=f"Only one {ident.type} identifier per profile"
+                codes.INVALID_INPUT, detail=f"Only one {ident.type} identifier per profile"
             )
         if all((i.type, i.value) != (ident.type, ident.value) for i in identifiers):
             identifiers.append(ident)
@@ -170,11 +170,14 @@ def _new_profile(
     )
 
 
-def _existing_owner(db: sqlite3.Connection, profiles: list[NewProfile]) -> int | None:
+def _existing_owner(ctx: Ctx, db: sqlite3.Connection, profiles: list[NewProfile]) -> int | None:
     owners: set[int] = set()
     for p in profiles:
         # Cards are org-wide, not per source: one held elsewhere is refused by attach_card.
-        for ident in (i for i in p.identifiers if i.card is None):
+        # Identifiers shared under dual eligibility neither clash nor join (S16).
+        for ident in (
+            i for i in p.identifiers if i.card is None and not rules.shareable(ctx.org, i.type)
+        ):
             for customer_id, source, account in records.owners_anywhere(
                 db, ident.type, ident.value
             ):
@@ -182,7 +185,7 @@ def _existing_owner(db: sqlite3.Connection, profiles: list[NewProfile]) -> int |
                     raise ApiError(8006)
                 owners.add(customer_id)
     if len(owners) > 1:
-        raise ApiError(8052)
+        raise ApiError(codes.ADD_CONFLICT)
     return owners.pop() if owners else None
 
 
@@ -221,7 +224,10 @@ def _add_profile(ctx: Ctx, db: sqlite3.Connection, c: Customer, new: NewProfile)
         last_name=new.last_name,
         fields=new.fields,
         channels=new.channels,
-        identifiers=[records.Identifier(i.type, i.value) for i in new.identifiers],
+        identifiers=[
+            records.Identifier(i.type, i.value, rules.shareable(ctx.org, i.type))
+            for i in new.identifiers
+        ],
         created_at=now,
         updated_at=now,
         created_till=ctx.till.code,

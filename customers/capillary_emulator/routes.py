@@ -1,5 +1,6 @@
-"""Capillary's paths, each with its endpoint id (the reference's E-numbers), which
-rate limits, fault targets and access groups refer to."""
+"""Capillary's paths, each with its endpoint id (the reference's E-numbers; ``CARD``
+for the card read, which the reference does not number), which rate limits, fault
+targets and access groups refer to."""
 
 import re
 from collections.abc import Callable
@@ -50,6 +51,7 @@ ROUTES = (
     _route("GET", "/api_gateway/v2/audits", "E11", meta.audits),
     _route("GET", "/v2/auditLog/get", "E11", meta.audits),
     _route("POST", "/v3/oauth/token/generate", "E12", meta.generate_token),
+    _route("GET", "/v2/card", "CARD", reads.card_by_number),
     _route("GET", "/v2/customers/{customerId}", "E6", reads.customer_by_id),
     _route("PUT", "/v2/customers/{userId}", "E2", writes.update_customer),
     _route("POST PUT", "/v2/customers/{userId}/changeIdentifier", "E7", writes.change_identifier),

@@ -44,6 +44,14 @@ _EMAIL = re.compile(r"^[A-Za-z0-9_+.\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+$")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d-%m-%Y", "%d/%m/%Y")
 
 Warnings = list[dict[str, Any]]
+# The identifiers dual eligibility lets customers share, bar the primary (§1.9.6).
+DUAL_ELIGIBLE_TYPES = frozenset({"mobile", "email", "externalId"})
+
+
+def shareable(org: OrgConfig, kind: str) -> bool:
+    """Whether customers may share this identifier type: under dual eligibility, every
+    registration identifier but the primary one (S16)."""
+    return org.flags["dual_eligibility"] and kind in DUAL_ELIGIBLE_TYPES and kind != org.primary_key
 
 
 def clean_name(value: Any) -> str:
@@ -104,7 +112,7 @@ def source_account(
 ) -> tuple[str, str]:
     """Validate a source and its account; single-account sources use account ``""``."""
     if not isinstance(source, str) or source not in org.sources:
-        raise ApiError(invalid, text=f"{codes.message(invalid)} {source!r}".strip())
+        raise ApiError(invalid, detail=repr(source))
     accounts = org.sources[source]
     if not accounts:
         return source, ""
@@ -112,7 +120,8 @@ def source_account(
         raise ApiError(missing_account)
     if account not in accounts:
         raise ApiError(
-            3217, text="Org source addition failed, Invalid source account identifier passed"
+            3217,
+            detail=f"Org source addition failed, Invalid source account identifier {account!r}",
         )
     return source, str(account)
 
@@ -122,6 +131,7 @@ class CardRequest:
     series: CardSeries
     label: Label
     extended_fields: dict[str, Any]
+    label_given: bool = False
 
 
 @dataclass
@@ -146,7 +156,7 @@ def clean_identifier(
         mobile = normalise_mobile(org, value)
         if mobile is None:
             if registering and org.primary_key == "mobile":
-                raise ApiError(8014, text=f"Error in customer registration: Invalid mobile {value}")
+                raise ApiError(8014, detail=f"Invalid mobile {value}")
             warnings.append(codes.entry(8056, value))
             return None
         return NewIdentifier("mobile", mobile)
@@ -175,16 +185,18 @@ def card_request(org: OrgConfig, raw: dict[str, Any]) -> CardRequest:
         raise ApiError(3004)
     label = org.card_labels.get(str(raw.get("statusLabel") or "ACTIVE"))
     if label is None:
-        raise ApiError(3017)
+        raise ApiError(3017, detail=repr(raw.get("statusLabel")))
     extended = raw.get("extendedFields") if isinstance(raw.get("extendedFields"), dict) else {}
-    return CardRequest(series, label, dict(extended or {}))
+    return CardRequest(
+        series, label, dict(extended or {}), label_given=bool(raw.get("statusLabel"))
+    )
 
 
 def clean_channels(org: OrgConfig, raw: Any, warnings: Warnings) -> list[dict[str, Any]]:
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise ApiError(codes.INVALID_INPUT, text="commChannels must be an array")
+        raise ApiError(codes.INVALID_INPUT, detail="commChannels must be an array")
     channels = []
     for item in raw:
         kind = item.get("type") if isinstance(item, dict) else None
@@ -241,8 +253,8 @@ def merge_channels(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list
 
 def int_value(value: Any, code: int) -> int:
     if isinstance(value, bool):
-        raise ApiError(code, text=f"Invalid number {value!r}")
+        raise ApiError(code, detail=f"Invalid number {value!r}")
     try:
         return int(value)
     except (TypeError, ValueError) as exc:
-        raise ApiError(code, text=f"Invalid number {value!r}") from exc
+        raise ApiError(code, detail=f"Invalid number {value!r}") from exc

@@ -60,10 +60,9 @@ CREATE TABLE IF NOT EXISTS identifiers (
     source TEXT NOT NULL,
     account_id TEXT NOT NULL,
     type TEXT NOT NULL,
-    value TEXT NOT NULL
+    value TEXT NOT NULL,
+    shared INTEGER NOT NULL DEFAULT 0
 );
-CREATE UNIQUE INDEX IF NOT EXISTS identifiers_unique
-    ON identifiers (source, account_id, type, value);
 CREATE INDEX IF NOT EXISTS identifiers_by_value ON identifiers (type, value);
 CREATE INDEX IF NOT EXISTS identifiers_by_customer ON identifiers (customer_id);
 CREATE TABLE IF NOT EXISTS cards (
@@ -200,7 +199,21 @@ class Store:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     self.db.execute(statement)
+            self._upgrade(self.db)
             self._seed_sequence()
+
+    @staticmethod
+    def _upgrade(db: sqlite3.Connection) -> None:
+        """Bring a state file from before dual eligibility up to date: identifiers shared
+        under it are outside the uniqueness index."""
+        columns = {row["name"] for row in db.execute("PRAGMA table_info(identifiers)")}
+        if "shared" not in columns:
+            db.execute("ALTER TABLE identifiers ADD COLUMN shared INTEGER NOT NULL DEFAULT 0")
+        db.execute("DROP INDEX IF EXISTS identifiers_unique")
+        db.execute(
+            "CREATE UNIQUE INDEX IF NOT EXISTS identifiers_unique_unshared"
+            " ON identifiers (source, account_id, type, value) WHERE shared = 0"
+        )
 
     def _seed_sequence(self) -> None:
         row = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'customers'").fetchone()

@@ -16,7 +16,7 @@ STAFF = {
 def test_it_lists_the_enabled_extended_fields(api: Api) -> None:
     body = api.http.get("/v2/extendedFields").json()
     assert (body["success"], body["warnings"], body["errors"]) == (True, [], [])
-    fields = {f["name"]: f for f in body["entity"]["customer"]}
+    fields = {f["name"]: f for f in body["entity"]["CUSTOMER"]}
     assert "ssnNumber" not in fields
     assert fields["gender"]["dataType"] == "STANDARD_ENUM"
     assert fields["gender"]["possibleValues"] == ["Male", "Female", "Other"]

@@ -19,11 +19,9 @@ from ..registration import Downstream, register
 def upsert_bulk(ctx: Ctx) -> Reply:
     body = ctx.request.json()
     if not isinstance(body, list) or not body:
-        raise ApiError(codes.INVALID_INPUT, text="Request body must be a non-empty JSON array")
+        raise ApiError(codes.INVALID_INPUT, detail="Request body must be a non-empty JSON array")
     if len(body) > ctx.org.max_batch_size:
-        raise ApiError(
-            1060, text=f"{codes.message(1060)}: at most {ctx.org.max_batch_size} per request"
-        )
+        raise ApiError(1060, detail=f"at most {ctx.org.max_batch_size} per request")
     skip_change = ctx.request.flag("skipChangeIdentifier")
     response = [_one(ctx, element, skip_change) for element in body]
     failures = sum(1 for item in response if item["errors"])
@@ -47,7 +45,7 @@ def _one(ctx: Ctx, element: Any, skip_change: bool) -> dict[str, Any]:
 
 def _upsert(ctx: Ctx, db: Any, element: Any, skip_change: bool) -> dict[str, Any]:
     if not isinstance(element, dict):
-        raise ApiError(codes.INVALID_INPUT, text="Each element must be a customer object")
+        raise ApiError(codes.INVALID_INPUT, detail="Each element must be a customer object")
     element = dict(element)
     label = element.pop("statusLabel", None)
     raw_profiles = element.get("profiles")
@@ -70,9 +68,12 @@ def _upsert(ctx: Ctx, db: Any, element: Any, skip_change: bool) -> dict[str, Any
     ]
     if not pairs:
         raise ApiError(8005)
-    found = {records.owner_in_account(db, source, account, i.type, i.value) for i, _ in pairs} - {
-        None
-    }
+    # Under dual eligibility shared identifiers do not say who the customer is (S16).
+    found = {
+        records.owner_in_account(db, source, account, i.type, i.value)
+        for i, _ in pairs
+        if not rules.shareable(ctx.org, i.type)
+    } - {None}
     if len(found) > 1:
         raise ApiError(codes.UPSERT_CONFLICT)
     if found:

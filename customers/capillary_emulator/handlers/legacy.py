@@ -2,9 +2,11 @@
 
 The customer is found by ``id``, else by its InStore mobile / email / external_id
 (the primary identifier type first). Other identifiers in the item are secondary
-updates: filled when empty, changed only with the org's CONF_ALLOW_* flag, never
-for the primary identifier (91005), ignored when another customer holds them
-(91007). Item warnings are code strings, as the v1.1 sample prints them.
+updates: an empty one is filled only when the org's CONF_ALLOW_* flag for it is on
+(else warning 91006); an existing one is never overwritten, whatever the flag
+(S34: 500 "Tried to update secondary identifier"); the primary identifier is never
+changed (91005); one another customer holds is ignored (91007). Item warnings are
+code strings, as the v1.1 sample prints them.
 """
 
 import sqlite3
@@ -198,17 +200,21 @@ def _secondary_identifiers(
         if kind == ctx.org.primary_key and current is not None:
             warnings.append("91005")
             continue
+        if current is not None:
+            # S34: "Tried to update secondary identifier" fails the item, even where
+            # CONF_ALLOW_EMAIL_UPDATE lets v2 change it.
+            raise ApiError(
+                codes.V11_SECONDARY_OVERWRITE,
+                detail=f"Tried to update secondary identifier {name}",
+            )
         holder = records.owner_in_account(db, profile.source, profile.account_id, kind, value)
-        if holder is not None and holder != c.id:
+        if holder is not None and holder != c.id and not rules.shareable(ctx.org, kind):
             warnings.append("91007")
             continue
-        if current is not None and not ctx.org.flags[UPDATE_FLAGS[kind]]:
+        if not ctx.org.flags[UPDATE_FLAGS[kind]]:
             warnings.append("91006")
             continue
-        if current is not None:
-            records.delete_identifier(db, profile, Identifier(kind, current))
-            profile.identifiers = [i for i in profile.identifiers if i.type != kind]
-        ident = Identifier(kind, value)
+        ident = Identifier(kind, value, rules.shareable(ctx.org, kind))
         records.insert_identifier(db, profile, ident)
         profile.identifiers.append(ident)
         events.append(auditing.event("identifier", kind, current, value))
@@ -227,9 +233,10 @@ def _loyalty_change(c: Customer, raw: Any) -> bool:
 
 
 def _fraud_status(raw: Any) -> str | None:
-    if raw in (None, ""):
-        return None
+    """``{"status": ""}`` (the official sample) leaves the fraud status as it is."""
     status = raw.get("status") if isinstance(raw, dict) else raw
+    if status in (None, ""):
+        return None
     if status not in ("CONFIRMED", "NONE"):
         raise ApiError(codes.V11_INVALID_VALUE, f"fraud_status {status!r}")
     return str(status)
@@ -242,20 +249,20 @@ def _subscriptions(raw: Any, now: float) -> list[Subscription]:
     if isinstance(items, dict):
         items = [items]
     if not isinstance(items, list):
-        raise ApiError(1104)
+        raise ApiError(codes.V11_BAD_SUBSCRIPTIONS, detail="subscriptions.subscription is required")
     result = []
     for item in items:
         channel = {"SMS": "SMS", "EMAIL": "EMAIL"}.get(str(item.get("channel", "")).upper())
         if channel is None:
-            raise ApiError(1101, item.get("channel"))
+            raise ApiError(1101, detail=repr(item.get("channel")))
         priority = str(item.get("priority", "")).upper()
         if priority not in fields.PRIORITIES:
-            raise ApiError(1102, item.get("priority"))
+            raise ApiError(1102, detail=repr(item.get("priority")))
         if str(item.get("scope", "all")).lower() != "all":
-            raise ApiError(1103, item.get("scope"))
+            raise ApiError(1103, detail=repr(item.get("scope")))
         subscribed = str(item.get("is_subscribed", ""))
         if subscribed not in ("0", "1"):
-            raise ApiError(1106, item.get("is_subscribed"))
+            raise ApiError(1106, detail=repr(item.get("is_subscribed")))
         result.append(
             Subscription(channel, priority, "OPTIN" if subscribed == "1" else "OPTOUT", "", "", now)
         )

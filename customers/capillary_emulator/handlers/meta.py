@@ -38,7 +38,8 @@ def extended_fields(ctx: Ctx) -> Reply:
         if f.values:
             entry["possibleValues"] = list(f.values)  # emulator extension, see the coverage table
         fields.append(entry)
-    return ok({"entity": {"customer": fields}, "warnings": [], "errors": [], "success": True})
+    # The current docs key the catalogue by upper-case entity (reference §4.17).
+    return ok({"entity": {"CUSTOMER": fields}, "warnings": [], "errors": [], "success": True})
 
 
 def extended_field_config(ctx: Ctx) -> Reply:
@@ -79,10 +80,10 @@ def audits(ctx: Ctx) -> Reply:
     query = ctx.request.query
     entity_type = query.get("entityType", "")
     if entity_type not in ("CUSTOMER", "CARD"):
-        raise ApiError(codes.INVALID_INPUT, text="entityType must be CUSTOMER or CARD")
+        raise ApiError(codes.INVALID_INPUT, detail="entityType must be CUSTOMER or CARD")
     entity_id = query.get("entityId", "")
     if not entity_id.isdigit():
-        raise ApiError(codes.INVALID_INPUT, text="entityId is mandatory")
+        raise ApiError(codes.INVALID_INPUT, detail="entityId is mandatory")
     limit, page = int_param(query.get("limit"), 10), int_param(query.get("pageNo"), 0)
     _check_page(limit, page)
     with ctx.store.read() as db:
@@ -118,11 +119,11 @@ def audits(ctx: Ctx) -> Reply:
 
 def _check_page(limit: int, offset: int) -> None:
     if offset < 0:
-        raise ApiError(8100, text="Offset must not be negative")
+        raise ApiError(8100)
     if limit <= 0:
-        raise ApiError(8101, text="Limit must be positive")
+        raise ApiError(8101)
     if limit > MAX_PAGE:
-        raise ApiError(8102, text=f"Limit must be at most {MAX_PAGE}")
+        raise ApiError(8102)
 
 
 def _filtered(row: dict[str, Any], query: dict[str, str]) -> dict[str, Any] | None:
@@ -134,7 +135,7 @@ def _filtered(row: dict[str, Any], query: dict[str, str]) -> dict[str, Any] | No
                 bound = datetime.strptime(query[key], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
             except ValueError as exc:
                 raise ApiError(
-                    codes.INVALID_INPUT, text=f"{key} must be YYYY-MM-DD HH:MM:SS"
+                    codes.INVALID_INPUT, detail=f"{key} must be YYYY-MM-DD HH:MM:SS"
                 ) from exc
             if not keep(row["createdOn"], bound.timestamp() * 1000):
                 return None
@@ -172,7 +173,7 @@ def subscription_change_log(ctx: Ctx) -> Reply:
     with ctx.store.read() as db:
         customer = lookups.by_id(db, ctx.request.params["userId"])
         rows = json_rows(db, "subscription_log", customer.id)
-    return ok({"data": rows, "warnings": []})
+    return ok({"data": rows, "warnings": [], "errors": []})
 
 
 def generate_token(ctx: Ctx) -> Reply:

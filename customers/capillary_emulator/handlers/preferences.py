@@ -5,7 +5,7 @@ from typing import Any
 from .. import codes, fields, lifecycle, lookups, records, rules
 from ..context import ApiError, Ctx, Reply, day, iso, ok
 from ..documents import sub_entry, subscription_matrix
-from ..records import Customer
+from ..records import Customer, Subscription
 
 DEFAULT_SCOPE = {"scope": "USER", "subScope": "NONE"}
 
@@ -55,11 +55,22 @@ def _write_subscriptions(ctx: Ctx, find: Any) -> Reply:
     body = ctx.request.json_object()
     items = body.get("subscriptions")
     if not isinstance(items, list) or not items:
-        raise ApiError(1104)
+        raise ApiError(codes.INVALID_INPUT, detail="subscriptions must be a non-empty array")
     scope = body.get("scope", DEFAULT_SCOPE)
     if not isinstance(scope, dict):
-        raise ApiError(1103, scope)
-    wanted = fields.parse_subscriptions(items, ctx.now())
+        raise ApiError(1103, detail=repr(scope))
+    wanted: list[Subscription] = []
+    accepted: list[Any] = []
+    failed: list[dict[str, Any]] = []
+    for item in items:
+        try:
+            wanted.append(fields.parse_subscription(item, ctx.now()))
+            accepted.append(item)
+        except ApiError as error:
+            failed.append(error.entry)
+    if not wanted:
+        # S19: a request whose every subscription fails is HTTP 500, body code 500.
+        raise ApiError(500, status=500)
     reason = str(body.get("reason") or "")
     with ctx.store.write() as db:
         customer = find(db)
@@ -74,7 +85,7 @@ def _write_subscriptions(ctx: Ctx, find: Any) -> Reply:
             "orgUnitId": item.get("orgUnitId", -1),
             **({"sourceName": item["sourceName"]} if item.get("sourceName") else {}),
         }
-        for item in items
+        for item in accepted
     ]
     return ok(
         {
@@ -83,7 +94,9 @@ def _write_subscriptions(ctx: Ctx, find: Any) -> Reply:
             "campaignId": body.get("campaignId", -1),
             "communicationId": body.get("communicationId", -1),
             "reason": reason,
-            "warnings": [],
+            # Some failed: the rest are applied and the failures come back as warnings
+            # (inferred; the page documents only the all-failed answer).
+            "warnings": failed,
         }
     )
 
@@ -94,7 +107,7 @@ def change_status(ctx: Ctx) -> Reply:
         if not body.get(key):
             raise ApiError(403, key, status=ctx.org.http_status["mandatory_field_missing"])
     if body.get("createdOn") and not rules.is_datetime(body["createdOn"]):
-        raise ApiError(codes.INVALID_INPUT, text="createdOn must be YYYY-MM-DDTHH:MM:SSZ")
+        raise ApiError(codes.INVALID_INPUT, detail="createdOn must be YYYY-MM-DDTHH:MM:SSZ")
     with ctx.store.write() as db:
         customer, _, _ = lookups.by_identifier(
             ctx,
@@ -118,12 +131,14 @@ def status_log(ctx: Ctx) -> Reply:
         rows = db.execute(
             "SELECT * FROM status_log WHERE customer_id = ? ORDER BY id DESC", (customer.id,)
         ).fetchall()
+    tills = {till.id: till.code for till in ctx.org.tills.values()}
     data = []
     for index, row in enumerate(rows):
         label = ctx.org.status_labels.get(row["label"] or "")
         data.append(
             {
-                "createdByUser": None,
+                # The page types it as a string: the user (here the till) who made it.
+                "createdByUser": tills.get(row["created_by"], str(row["created_by"])),
                 "reason": row["reason"],
                 "createdBy": row["created_by"],
                 "actions": [],
@@ -136,56 +151,74 @@ def status_log(ctx: Ctx) -> Reply:
                 "status": label.status if label else None,
             }
         )
-    return ok({"data": data, "warnings": []})
+    return ok({"data": data, "warnings": [], "errors": []})
 
 
 def change_labels(ctx: Ctx) -> Reply:
+    """E9b: unknown labels are warning 33000 beside the entity, the rest applied; removing
+    labels the customer does not hold is warning 33001 (the tag page's samples)."""
     body = ctx.request.json_object()
     names = {}
     for key in ("add", "remove"):
         items = body.get(key) or []
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-            raise ApiError(codes.INVALID_INPUT, text=f"{key} must be an array of {{labelName}}")
-        names[key] = [str(i.get("labelName")) for i in items]
-        unknown = [n for n in names[key] if n not in ctx.org.customer_labels]
-        if unknown:
-            raise ApiError(
-                codes.INVALID_INPUT, text=f"Label {unknown[0]!r} is not defined for the org"
-            )
+            raise ApiError(codes.INVALID_INPUT, detail=f"{key} must be an array of {{labelName}}")
+        names[key] = [str(i.get("labelName") or "") for i in items]
+    catalogue = {label.name for label in ctx.org.customer_labels}
+    warnings = [codes.entry(33000, name) for name in names["add"] if name and name not in catalogue]
     with ctx.store.write() as db:
         customer = lookups.by_id(db, ctx.request.params["userId"])
         lifecycle.ensure_writable(ctx, customer)
-        customer.labels = [n for n in customer.labels if n not in names["remove"]]
-        customer.labels += [n for n in names["add"] if n not in customer.labels]
+        removing = [n for n in names["remove"] if n]
+        if removing and not set(removing) & set(customer.labels):
+            warnings.append(codes.entry(33001))
+        customer.labels = [n for n in customer.labels if n not in removing]
+        customer.labels += [n for n in names["add"] if n in catalogue and n not in customer.labels]
         customer.updated_at = ctx.now()
         records.save_customer(db, customer)
-    return ok({"entity": customer.id, "warnings": []})
+    return ok({"entity": customer.id, "warnings": warnings})
 
 
 def customer_labels(ctx: Ctx) -> Reply:
     with ctx.store.read() as db:
         customer = lookups.by_id(db, ctx.request.params["userId"])
-    catalogue = list(ctx.org.customer_labels)
+        added = {name: index for index, name in enumerate(customer.labels, start=1)}
+    catalogue = {label.name: label for label in ctx.org.customer_labels}
     data = [
         {
-            "id": catalogue.index(name) + 1,
+            # One mapping row per (customer, label): the emulator keeps no row ids.
+            "id": customer.id * 100 + position,
             "orgId": ctx.org.org_id,
             "addedBy": ctx.till.id,
-            "labelId": catalogue.index(name) + 1,
+            "labelId": catalogue[name].id,
             "userId": customer.id,
             "labelName": name,
             "deleted": False,
         }
-        for name in customer.labels
+        for name, position in added.items()
         if name in catalogue
     ]
-    return ok({"data": data, "warnings": []})
+    if not data:
+        # The page's sample for a customer without labels: the warning and no data.
+        return ok({"warnings": [codes.entry(33001)], "errors": []})
+    return ok({"data": data, "warnings": [], "errors": []})
 
 
 def org_labels(ctx: Ctx) -> Reply:
     return ok(
         {
-            "orgLabels": [{"name": n, "description": ""} for n in ctx.org.customer_labels],
+            "data": [
+                {
+                    "id": label.id,
+                    "orgId": ctx.org.org_id,
+                    "description": label.description,
+                    "lastUpdatedBy": ctx.org.default_till().id,
+                    "name": label.name,
+                    "active": True,
+                }
+                for label in ctx.org.customer_labels
+            ],
             "warnings": [],
+            "errors": [],
         }
     )

@@ -1,9 +1,9 @@
-"""E5 customerDetails, E5b id lookup, E6 customer by id."""
+"""E5 customerDetails, E5b id lookup, E6 customer by id, and a card by number."""
 
-from .. import lookups, records
+from .. import codes, lookups, records
 from ..codes import entry
 from ..context import ApiError, Ctx, Reply, ok
-from ..documents import customer_document
+from ..documents import card_detail, customer_document
 from ..records import Customer
 
 
@@ -66,3 +66,16 @@ def customer_by_id(ctx: Ctx) -> Reply:
         document = _document(ctx, customer, source, account)
     document["warnings"] = warnings
     return ok(document)
+
+
+def card_by_number(ctx: Ctx) -> Reply:
+    """``GET /v2/card?number=``: one card, linked or not (the cards page's sample)."""
+    number = (ctx.request.query.get("number") or "").strip()
+    if not number:
+        raise ApiError(codes.INVALID_INPUT, detail="number is required")
+    with ctx.store.read() as db:
+        card = records.card_by_number(db, number)
+        if card is None:
+            raise ApiError(3010, detail=repr(number))
+        holder = records.load_customer(db, card.customer_id) if card.customer_id else None
+    return ok({**card_detail(ctx.org, holder, card), "warnings": []})

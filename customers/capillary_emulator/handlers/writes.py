@@ -88,7 +88,7 @@ def change_identifier(ctx: Ctx) -> Reply:
     query = ctx.request.query
     body = ctx.request.json_object()
     if not body.get("add") and not body.get("remove"):
-        raise ApiError(codes.INVALID_INPUT, text="add or remove is required")
+        raise ApiError(codes.INVALID_INPUT, detail="add or remove is required")
     source, account = rules.source_account(ctx.org, query.get("source"), query.get("accountId"))
     with ctx.store.write() as db:
         customer = lookups.by_id(db, ctx.request.params["userId"])
