@@ -1,6 +1,8 @@
 """Thin, htmx-aware views: one URL, one view, one template."""
 
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template import loader
@@ -23,7 +25,12 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error_page(request, 400, "Bad request", "The request could not be understood.")
+    # A view's BadRequest says what was wrong in staff words; other 400s (a bad Host
+    # header, say) carry details meant for the log only.
+    detail = "The request could not be understood."
+    if type(exception) is BadRequest and str(exception):
+        detail = str(exception)
+    return _error_page(request, 400, "Bad request", detail)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -50,6 +57,10 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 
 def _error_page(request: HttpRequest, status: int, title: str, detail: str) -> HttpResponse:
+    if not hasattr(request, "user"):
+        # Refused before AuthenticationMiddleware ran (a bad Host header): the page's
+        # navigation must not fail looking for a user, and must not trust a session.
+        request.user = AnonymousUser()
     return render(
         request, "error.html", {"status": status, "title": title, "detail": detail}, status=status
     )

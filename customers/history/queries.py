@@ -73,7 +73,11 @@ class Cursor:
             created_at = datetime.fromisoformat(moment)
         except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
             raise ValueError("not a history cursor") from exc
-        if direction not in ("o", "n") or created_at.tzinfo is None or not entry_id.isdigit():
+        if (
+            direction not in ("o", "n")
+            or created_at.tzinfo is None
+            or not (entry_id.isascii() and entry_id.isdigit())
+        ):
             raise ValueError("not a history cursor")
         return cls(created_at, int(entry_id), "older" if direction == "o" else "newer")
 
@@ -97,6 +101,9 @@ class HistoryPage:
     newer: Cursor | None
     older: Cursor | None
     is_newest: bool
+
+
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
 
 
 class HistoryFilterForm(forms.Form):
@@ -161,6 +168,10 @@ class HistoryFilterForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
+        for name, day in (("date_from", date_from), ("date_to", date_to)):
+            # The day after 9999-12-31 cannot be computed; a date before 1970 is a typo.
+            if day and not FIRST_DAY <= day <= LAST_DAY:
+                self.add_error(name, f"Enter a date between {FIRST_DAY} and {LAST_DAY}.")
         if date_from and date_to and date_from > date_to:
             self.add_error("date_to", "The end date is before the start date.")
         return cleaned
@@ -396,7 +407,10 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 def _path_key(path: str) -> list[tuple[int, int | str]]:
     # identifiers.2 before identifiers.10
-    return [(0, int(part)) if part.isdigit() else (1, part) for part in path.split(".")]
+    return [
+        (0, int(part)) if part.isascii() and part.isdigit() else (1, part)
+        for part in path.split(".")
+    ]
 
 
 def _shown(value: Any) -> str:

@@ -152,7 +152,7 @@ def _member_summary(document: Any, customer_id: int | None) -> dict[str, Any] | 
 def imports_list(request: HttpRequest) -> HttpResponse:
     jobs = ImportJob.objects.select_related("owner").order_by("-created_at", "-id")
     before = request.GET.get("before", "")
-    if before.isdigit():
+    if before.isascii() and before.isdigit():
         jobs = jobs.filter(pk__lt=int(before))
     page = list(jobs[: JOBS_PER_PAGE + 1])
     more = len(page) > JOBS_PER_PAGE
@@ -376,7 +376,8 @@ def _results_context(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
 
 
 def _int(raw: str | None) -> int:
-    return int(raw) if raw and raw.isdigit() else 0
+    # isascii: "²" passes isdigit() but not int().
+    return int(raw) if raw and raw.isascii() and raw.isdigit() else 0
 
 
 # --- result files -----------------------------------------------------------------------

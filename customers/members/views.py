@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import BadRequest
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -70,9 +71,19 @@ def _page(
 
 
 def _context(request: HttpRequest) -> tuple[str, str]:
-    source = request.GET.get("source") or request.POST.get("source") or "INSTORE"
+    """The source and account a screen works in, from its query string or form.
+
+    A source the org does not have is refused here with a 400 naming the ones it
+    has: sent on, it would fail deep inside the client's schemas.
+    """
+    source = (request.GET.get("source") or request.POST.get("source") or "INSTORE").upper()
     account_id = request.GET.get("account_id") or request.POST.get("account_id") or ""
-    return source.upper(), account_id
+    sources = catalogue().sources
+    if source not in sources:
+        raise BadRequest(
+            f"There is no source {source[:40]!r} in this org. Use one of: {', '.join(sources)}."
+        )
+    return source, account_id
 
 
 # --- search and profile ---------------------------------------------------------
@@ -206,12 +217,13 @@ def _survivor_of(error: cap.Rejected) -> int | None:
     if not isinstance(body, dict):
         return None
     for key in ("survivorId", "mergedInto", "survivor"):
-        if str(body.get(key, "")).isdigit():
+        value = str(body.get(key, ""))
+        if value.isascii() and value.isdigit():
             return int(body[key])
     for item in body.get("errors", []) + body.get("warnings", []):
         if isinstance(item, dict) and item.get("code") in (8069, 91009):
             digits = "".join(
-                ch if ch.isdigit() else " " for ch in str(item.get("message", ""))
+                ch if ch in "0123456789" else " " for ch in str(item.get("message", ""))
             ).split()
             if digits:
                 return int(digits[-1])
