@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from django.contrib.auth.models import AnonymousUser, Group, Permission, User
 from django.contrib.auth.views import redirect_to_login
@@ -54,10 +55,18 @@ def role_of(user: User | AnonymousUser) -> str:
 
 
 def _to_login(request: HttpRequest) -> HttpResponse:
-    response = redirect_to_login(request.get_full_path())
     if getattr(request, "htmx", False):
-        response["HX-Redirect"] = response["Location"]
-    return response
+        # Not a 302: the browser would follow it inside the XMLHttpRequest and htmx would
+        # swap the login form into the fragment. A 200 with HX-Redirect moves the page.
+        # The page itself is the one to come back to, not the fragment's URL.
+        current = urlsplit(request.headers.get("HX-Current-URL", ""))
+        back = current.path + (f"?{current.query}" if current.query else "")
+        back = back if back.startswith("/") else request.get_full_path()
+        target = redirect_to_login(back)["Location"]
+        response = HttpResponse(status=200)
+        response["HX-Redirect"] = target
+        return response
+    return redirect_to_login(request.get_full_path())
 
 
 def requires(capability: Capability) -> Callable[[View], View]:

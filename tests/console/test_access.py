@@ -131,6 +131,7 @@ def test_anonymous_users_are_sent_to_login(seeded, name):
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
     htmx = Client().get(url, headers={"HX-Request": "true"})
+    assert htmx.status_code == 200
     assert htmx["HX-Redirect"].startswith(reverse("login"))
 
 
