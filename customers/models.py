@@ -58,7 +58,9 @@ class AuditEntry(models.Model):
 
     Writes are recorded pending before Capillary is called and completed once with
     its answer; reads are recorded complete. Rows are appended through
-    customers.history.audit only, which signs them into a hash chain (customers.history.chain).
+    customers.history.audit only, which signs them into a hash chain, and a
+    completion appends its own signed record to the completion chain
+    (AuditCompletion; customers.history.chain says what each covers).
     """
 
     class Action(models.TextChoices):
@@ -122,7 +124,6 @@ class AuditEntry(models.Model):
 
     previous_hash = models.CharField(max_length=64, editable=False)
     entry_hash = models.CharField(max_length=64, editable=False)
-    completion_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = AppendOnlyQuerySet.as_manager()
 
@@ -173,20 +174,20 @@ class AuditEntry(models.Model):
         return [c for c in f"{self.error_codes},{self.warning_codes}".split(",") if c]
 
     def save_completion(self) -> None:
-        """Write this entry's completion: the one update history allows, once.
+        """Write this entry's outcome fields: the one update history allows, once.
 
         Only the completion fields are written, and only while the stored row is
-        still pending, so two racing completions cannot both succeed.
+        still pending, so two racing completions cannot both succeed. The caller
+        (customers.history.audit) appends the signed AuditCompletion in the same
+        transaction.
         """
-        if self.outcome == self.Outcome.PENDING or not self.completion_hash:
-            raise AppendOnlyError("A completion needs a final outcome and its signature.")
+        if self.outcome == self.Outcome.PENDING:
+            raise AppendOnlyError("A completion needs a final outcome.")
         values = {name: getattr(self, name) for name in COMPLETION_FIELDS}
         pending = AuditEntry.objects.filter(pk=self.pk, outcome=self.Outcome.PENDING).filter(
             models.Q(customer_id="") | models.Q(customer_id=self.customer_id)
         )
-        completed = super(AppendOnlyQuerySet, pending).update(
-            **values, completion_hash=self.completion_hash
-        )
+        completed = super(AppendOnlyQuerySet, pending).update(**values)
         if completed != 1:
             raise AppendOnlyError(
                 f"Audit entry #{self.pk} is not pending: it was completed already."
@@ -195,6 +196,37 @@ class AuditEntry(models.Model):
             AuditCode(entry=self, code=code, created_at=self.created_at)
             for code in dict.fromkeys(self.codes)
         )
+
+
+class AuditCompletion(models.Model):
+    """The signed record that a write was completed, and with which outcome.
+
+    One per completed write, appended to its own hash chain by
+    customers.history.audit in the transaction that writes the entry's outcome
+    fields; customers.history.chain says what its signature covers.
+    """
+
+    entry = models.OneToOneField(AuditEntry, on_delete=models.PROTECT, related_name="completion")
+    created_at = models.DateTimeField()
+    previous_hash = models.CharField(max_length=64, editable=False)
+    record_hash = models.CharField(max_length=64, editable=False)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"Completion #{self.pk} of entry #{self.entry_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding or not self.record_hash:
+            raise AppendOnlyError("Completions are appended, signed, by customers.history.audit.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("The change history is append-only: completions cannot be deleted.")
 
 
 READ_ACTIONS = frozenset(

@@ -93,12 +93,13 @@ def triggers_disabled() -> Iterator[None]:
     if connection.vendor != "postgresql":
         yield
         return
-    tables = ("customers_auditentry", "customers_auditcode")
+    tables = ("customers_auditentry", "customers_auditcode", "customers_auditcompletion")
     with connection.cursor() as cursor:
         # ALTER TABLE waits for no one, but refuses while deferred FK checks are queued.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for table in tables:
             cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     try:
         yield
     finally:
@@ -109,10 +110,15 @@ def triggers_disabled() -> Iterator[None]:
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
-def tamper(sql: str, params: tuple[Any, ...] = ()) -> None:
-    """Change history behind the ORM's back, as someone with database access would."""
+def tamper(sql: str, params: tuple[Any, ...] = (), *more: str) -> None:
+    """Change history behind the ORM's back, as someone with database access would.
+
+    `more` statements run in the same breath, for changes that only agree with the
+    foreign keys once all are done (renumbering entries and what points at them)."""
     with triggers_disabled(), connection.cursor() as cursor:
         cursor.execute(sql, params)
+        for statement in more:
+            cursor.execute(statement)
 
 
 def verify(*args: str) -> tuple[bool, str]:
@@ -123,3 +129,14 @@ def verify(*args: str) -> tuple[bool, str]:
     except CommandError as error:
         return False, str(error)
     return True, out.getvalue()
+
+
+def remove_entry(entry_id: int) -> None:
+    """Delete an entry with its completion record and codes, as a careful tamperer would."""
+    for table, column in (
+        ("customers_auditcode", "entry_id"),
+        ("customers_auditcompletion", "entry_id"),
+        ("customers_auditentry", "id"),
+    ):
+        # Table and column names are the constants above.
+        tamper(f"DELETE FROM {table} WHERE {column} = %s", (entry_id,))  # noqa: S608

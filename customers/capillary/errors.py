@@ -141,6 +141,19 @@ class IntegrationError(CapillaryError):
     """A body we cannot parse or that does not fit the models: our bug or theirs."""
 
 
+def write_may_have_applied(error: CapillaryError) -> bool:
+    """Whether a write that raised `error` may have changed Capillary all the same.
+
+    A timeout or dropped connection after sending (`Unavailable.outcome_unknown`),
+    or a success status with a body that could not be read: Capillary said it
+    did something, but what cannot be told. Either is "outcome unknown".
+    """
+    if isinstance(error, Unavailable):
+        return error.outcome_unknown
+    status = error.meta.status if error.meta else None
+    return isinstance(error, IntegrationError) and status is not None and 200 <= status < 300
+
+
 def describe(code: int) -> CodeInfo:
     """Catalogue entry for `code`; unknown codes get a generic entry rather than failing."""
     known = CODES.get(code)

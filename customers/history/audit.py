@@ -2,9 +2,15 @@
 
 A write is recorded in three steps (DESIGN.md, "record, call, update"):
 `start_write` commits a pending entry before Capillary is called, the service
-calls Capillary outside any transaction, then `finish_write` records the answer.
-A crash in the middle leaves the pending entry visible instead of a silent gap.
-Reads (searches, opened profiles, exports) are recorded whole by `record_read`.
+calls Capillary outside any transaction, then `finish_write` records the answer:
+it writes the outcome fields on the entry and appends a signed completion record
+to the completion chain, in one transaction (customers.history.chain). A crash
+in the middle leaves the pending entry visible instead of a silent gap. Reads
+(searches, opened profiles, exports) are recorded whole by `record_read`.
+
+The batch forms, `start_writes` and `finish_writes`, take many writes at once
+(a bulk-upsert batch): one transaction, one read of the chain's head. Callers
+use the same four functions whatever their size.
 
 Call these outside `transaction.atomic()`: an outer transaction would hold back
 the pending entry until it commits and keep every other writer waiting for the
@@ -12,7 +18,8 @@ chain lock meanwhile.
 """
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -22,8 +29,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from customers.console.permissions import role_of
-from customers.history.chain import GENESIS, lock_chain, sign_completion, sign_entry
-from customers.models import READ_ACTIONS, AuditEntry
+from customers.history.chain import (
+    COMPLETION_RECORD_FIELDS,
+    GENESIS,
+    lock_chain,
+    sign_completion,
+    sign_entry,
+)
+from customers.models import READ_ACTIONS, AuditCompletion, AuditEntry
 
 Action = AuditEntry.Action
 Outcome = AuditEntry.Outcome
@@ -31,6 +44,45 @@ Outcome = AuditEntry.Outcome
 REDACTED = "[redacted]"
 # Matched case-insensitively anywhere in a key: "Authorization", "client_secret", "accessToken".
 SECRET_KEY_PARTS = ("authorization", "password", "secret", "token", "apikey", "api_key", "cookie")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Write:
+    """One write about to be sent to Capillary, for `start_writes`."""
+
+    actor: User | AnonymousUser | None
+    action: str
+    reason: str
+    request: Mapping[str, Any]
+    customer_id: str | int | None = None
+    identifier_type: str = ""
+    identifier_value: str = ""
+    source: str = ""
+    account_id: str = ""
+    before: Mapping[str, Any] | None = None
+    import_job_id: int | None = None
+    import_row: int | None = None
+    till: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Answer:
+    """What Capillary answered to one write, for `finish_writes`.
+
+    `duration_ms` defaults to the time since the write was started; `customer_id`
+    fills in the id Capillary assigned to a new registration.
+    """
+
+    outcome: str
+    http_status: int | None = None
+    request_id: str = ""
+    response: Mapping[str, Any] | None = None
+    error_codes: Iterable[str | int] = ()
+    warning_codes: Iterable[str | int] = ()
+    side_effects: Iterable[Mapping[str, Any]] = field(default=())
+    duration_ms: int | None = None
+    after: Mapping[str, Any] | None = None
+    customer_id: str | int | None = None
 
 
 def start_write(
@@ -50,24 +102,48 @@ def start_write(
     till: str | None = None,
 ) -> AuditEntry:
     """Record a write about to be sent to Capillary, as pending, committed at once."""
-    if Action(action) in READ_ACTIONS:
-        raise ValueError(f"{action!r} is a read: record it with record_read().")
-    entry = AuditEntry(
-        **_actor_fields(actor, till),
+    write = Write(
+        actor=actor,
         action=action,
-        reason=reason.strip(),
-        customer_id=_text(customer_id),
+        reason=reason,
+        customer_id=customer_id,
         identifier_type=identifier_type,
         identifier_value=identifier_value,
         source=source,
         account_id=account_id,
-        request=scrub_secrets(request),
-        before=_as_json(before),
+        request=request,
+        before=before,
         import_job_id=import_job_id,
         import_row=import_row,
-        outcome=Outcome.PENDING,
+        till=till,
     )
-    return _append(entry)
+    return start_writes([write])[0]
+
+
+def start_writes(writes: Sequence[Write]) -> list[AuditEntry]:
+    """Record many writes as pending, in order, in one transaction."""
+    entries = []
+    for write in writes:
+        if Action(write.action) in READ_ACTIONS:
+            raise ValueError(f"{write.action!r} is a read: record it with record_read().")
+        entries.append(
+            AuditEntry(
+                **_actor_fields(write.actor, write.till),
+                action=write.action,
+                reason=write.reason.strip(),
+                customer_id=_text(write.customer_id),
+                identifier_type=write.identifier_type,
+                identifier_value=write.identifier_value,
+                source=write.source,
+                account_id=write.account_id,
+                request=scrub_secrets(write.request),
+                before=_as_json(write.before),
+                import_job_id=write.import_job_id,
+                import_row=write.import_row,
+                outcome=Outcome.PENDING,
+            )
+        )
+    return _append(entries)
 
 
 def finish_write(
@@ -84,34 +160,68 @@ def finish_write(
     after: Mapping[str, Any] | None = None,
     customer_id: str | int | None = None,
 ) -> AuditEntry:
-    """Record Capillary's answer on a pending entry; an entry is completed only once.
+    """Record Capillary's answer on a pending entry; an entry is completed only once."""
+    answer = Answer(
+        outcome=outcome,
+        http_status=http_status,
+        request_id=request_id,
+        response=response,
+        error_codes=error_codes,
+        warning_codes=warning_codes,
+        side_effects=side_effects,
+        duration_ms=duration_ms,
+        after=after,
+        customer_id=customer_id,
+    )
+    return finish_writes([(entry, answer)])[0]
 
-    `duration_ms` defaults to the time since `start_write`; `customer_id` fills in
-    the id Capillary assigned to a new registration.
-    """
-    final = Outcome(outcome)
+
+def finish_writes(completions: Sequence[tuple[AuditEntry, Answer]]) -> list[AuditEntry]:
+    """Record many answers in one transaction: each entry's outcome fields, and one
+    signed completion record per entry appended to the completion chain."""
+    entries = [_answered(entry, answer) for entry, answer in completions]
+    with transaction.atomic():
+        lock_chain()
+        head = AuditCompletion.objects.order_by("-id").values_list("id", "record_hash").first()
+        last_id, previous = head or (0, GENESIS)
+        now = timezone.now()
+        records = []
+        for entry in entries:
+            entry.save_completion()
+            last_id += 1
+            record = AuditCompletion(
+                id=last_id, entry_id=entry.pk, created_at=now, previous_hash=previous
+            )
+            signed = {name: getattr(record, name) for name in COMPLETION_RECORD_FIELDS}
+            record.record_hash = previous = sign_completion(signed, _row(entry), previous)
+            records.append(record)
+        for record in records:
+            record.save()
+    return entries
+
+
+def _answered(entry: AuditEntry, answer: Answer) -> AuditEntry:
+    final = Outcome(answer.outcome)
     if final == Outcome.PENDING:
         raise ValueError("finish_write() needs a final outcome, not pending.")
-    assigned = _text(customer_id)
+    assigned = _text(answer.customer_id)
     if assigned and entry.customer_id and assigned != entry.customer_id:
         raise ValueError(
             f"Entry #{entry.pk} is about customer {entry.customer_id}, not {assigned}."
         )
+    duration_ms = answer.duration_ms
     if duration_ms is None:
         duration_ms = round((timezone.now() - entry.created_at).total_seconds() * 1000)
     entry.outcome = final
     entry.customer_id = assigned or entry.customer_id
-    entry.http_status = http_status
-    entry.request_id = request_id
-    entry.response = scrub_secrets(response)
-    entry.side_effects = _as_json(list(side_effects))
-    entry.error_codes = _code_list(error_codes)
-    entry.warning_codes = _code_list(warning_codes)
+    entry.http_status = answer.http_status
+    entry.request_id = answer.request_id
+    entry.response = scrub_secrets(answer.response)
+    entry.side_effects = _as_json(list(answer.side_effects))
+    entry.error_codes = _code_list(answer.error_codes)
+    entry.warning_codes = _code_list(answer.warning_codes)
     entry.duration_ms = max(0, duration_ms)
-    entry.after = _as_json(after)
-    entry.completion_hash = sign_completion(_row(entry))
-    with transaction.atomic():
-        entry.save_completion()
+    entry.after = _as_json(answer.after)
     return entry
 
 
@@ -139,7 +249,7 @@ def record_read(
         request=scrub_secrets(request or {}),
         outcome=Outcome.OK,
     )
-    return _append(entry)
+    return _append([entry])[0]
 
 
 def entries_for_member(
@@ -183,16 +293,22 @@ def _is_secret(key: str) -> bool:
     return any(part in lowered for part in SECRET_KEY_PARTS)
 
 
-def _append(entry: AuditEntry) -> AuditEntry:
+def _append(entries: list[AuditEntry]) -> list[AuditEntry]:
     with transaction.atomic():
         lock_chain()
-        previous = AuditEntry.objects.order_by("-id").values_list("entry_hash", flat=True).first()
+        head = AuditEntry.objects.order_by("-id").values_list("id", "entry_hash").first()
+        last_id, previous = head or (0, GENESIS)
         # Taken under the lock, so created_at never runs backwards along the chain.
-        entry.created_at = timezone.now()
-        entry.previous_hash = previous or GENESIS
-        entry.entry_hash = sign_entry(_row(entry), entry.previous_hash)
-        entry.save()
-    return entry
+        now = timezone.now()
+        for entry in entries:
+            # Ids follow the head under the lock, so each is known before it is signed.
+            last_id += 1
+            entry.id = last_id
+            entry.created_at = now
+            entry.previous_hash = previous
+            entry.entry_hash = previous = sign_entry(_row(entry), previous)
+            entry.save()
+    return entries
 
 
 def _actor_fields(actor: User | AnonymousUser | None, till: str | None) -> dict[str, Any]:

@@ -1,11 +1,24 @@
 """The hash chain under the change history: what is signed, how appends take turns.
 
-Each entry's `entry_hash` is an HMAC over its content at creation and the hash
-of the entry before it, so changing, removing or reordering a row breaks every
-link after it. Completing a pending write is the one update history allows; it
-writes `completion_hash`, an HMAC over the entry's own hash and the completion
-fields. The key (settings.AUDIT_HMAC_KEY) is not in the database, so database
-access alone cannot re-forge either signature.
+The history is two hash chains, each an append-only sequence of signed records:
+
+- the entry chain (AuditEntry): each entry's `entry_hash` is an HMAC over its id,
+  its content at creation (a write as pending, a read complete) and the hash of
+  the entry before it. Changing, removing, reordering or renumbering a row
+  breaks its own signature or the next entry's link.
+- the completion chain (AuditCompletion): completing a write appends a record
+  whose `record_hash` is an HMAC over its own id and time, the completed
+  entry's id and hash, the outcome fields written on the entry, and the hash of
+  the completion before it. The outcome fields are also written on the entry
+  (the one update history allows), so lists and filters read one row; but a
+  completed entry without its record, a record whose entry shows pending, or
+  an outcome that differs from what its record signed are all breaks. Removing
+  a record breaks the next record's link.
+
+Ids are assigned under the chain lock (head + 1) so they can be signed. The key
+(settings.AUDIT_HMAC_KEY) is not in the database, so database access alone
+cannot re-forge a signature. Cutting records off the end of either chain is
+what checkpoints catch (customers.history.checkpoints).
 
 This module works on plain mappings of column values, so `verify_history` can
 check rows fetched with `.values()` at the same speed as it signs new ones.
@@ -67,6 +80,9 @@ PENDING_STATE: dict[str, Any] = {
     "after": None,
 }
 HASHED_FIELDS = tuple(dict.fromkeys(CREATION_FIELDS + COMPLETION_FIELDS))
+# What an entry's signature covers: its id (so renumbering shows) and every field above.
+ENTRY_FIELDS = ("id", *HASHED_FIELDS)
+COMPLETION_RECORD_FIELDS = ("id", "entry_id", "created_at")
 
 # Any constant shared by every process works; this one spells "audt".
 ADVISORY_LOCK_KEY = 0x61756474
@@ -91,37 +107,56 @@ def _sign(*parts: bytes) -> str:
 
 
 def sign_entry(row: Mapping[str, Any], previous_hash: str) -> str:
-    """The creation signature: the entry as written, chained to the one before."""
-    content = {name: row[name] for name in HASHED_FIELDS}
+    """The creation signature: the entry as written, with its id, chained to the one before."""
+    content = {name: row[name] for name in ENTRY_FIELDS}
     return _sign(b"entry", previous_hash.encode(), canonical(content))
 
 
-def sign_completion(row: Mapping[str, Any]) -> str:
-    content = {name: row[name] for name in COMPLETION_FIELDS}
-    return _sign(b"completion", row["entry_hash"].encode(), canonical(content))
+def sign_completion(record: Mapping[str, Any], entry: Mapping[str, Any], previous_hash: str) -> str:
+    """A completion record's signature: itself, the entry it completes (id, hash and the
+    outcome fields as written), chained to the completion before it."""
+    content = {name: record[name] for name in COMPLETION_RECORD_FIELDS}
+    content["outcome_fields"] = {name: entry[name] for name in COMPLETION_FIELDS}
+    return _sign(
+        b"completion", previous_hash.encode(), entry["entry_hash"].encode(), canonical(content)
+    )
 
 
-def find_problem(row: Mapping[str, Any], previous_hash: str) -> str | None:
-    """What is wrong with one entry, given the hash of the entry before it; None if nothing."""
+def entry_problem(row: Mapping[str, Any], previous_hash: str) -> str | None:
+    """What is wrong with one entry on its own, given the hash of the entry before it.
+
+    A completed write was signed at creation in its pending state; whether its
+    outcome is the one recorded is the completion chain's to say (see
+    `is_completed_write`). Its customer id was either the one it holds now or,
+    for a registration, blank until Capillary assigned one.
+    """
     if row["previous_hash"] != previous_hash:
         return (
             "its link to the entry before it is broken: an earlier entry was removed, "
-            "inserted or altered"
+            "inserted, renumbered or altered"
         )
-    if not row["completion_hash"]:
-        if sign_entry(row, previous_hash) != row["entry_hash"]:
-            return "its content no longer matches its signature: it was changed after writing"
-        return None
-    # A completed write was signed at creation in its pending state. Its customer id
-    # was either the one it holds now or, for a registration, blank until Capillary
-    # assigned one; the completion signature pins whichever value it holds now.
-    pending = {**row, **PENDING_STATE}
-    candidates = (pending, {**pending, "customer_id": ""})
-    if not any(sign_entry(c, previous_hash) == row["entry_hash"] for c in candidates):
+    if not is_completed_write(row):
+        if sign_entry(row, previous_hash) == row["entry_hash"]:
+            return None
         return "its content no longer matches its signature: it was changed after writing"
-    if sign_completion(row) != row["completion_hash"]:
-        return "its completion no longer matches its signature: the outcome or answer was changed"
-    return None
+    pending = {**row, **PENDING_STATE}
+    if sign_entry(pending, previous_hash) == row["entry_hash"]:
+        return None
+    if (
+        row["customer_id"]
+        and sign_entry({**pending, "customer_id": ""}, previous_hash) == (row["entry_hash"])
+    ):
+        return None
+    return "its content no longer matches its signature: it was changed after writing"
+
+
+def is_completed_write(row: Mapping[str, Any]) -> bool:
+    return row["outcome"] != "pending" and row["action"] not in READ_ACTION_NAMES
+
+
+# The read actions by name (customers.models.READ_ACTIONS holds the same as choices;
+# models import this module, so the names live here).
+READ_ACTION_NAMES = frozenset({"search", "view_profile", "export_history"})
 
 
 def lock_chain(using: str = "default") -> None:

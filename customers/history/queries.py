@@ -21,8 +21,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.console.roles import ROLES
-from customers.history.chain import GENESIS, HASHED_FIELDS, find_problem
-from customers.models import AuditCode, AuditEntry
+from customers.history.chain import (
+    GENESIS,
+    HASHED_FIELDS,
+    entry_problem,
+    is_completed_write,
+    sign_completion,
+)
+from customers.models import AuditCode, AuditCompletion, AuditEntry
 
 PAGE_SIZE = 50
 EXPORT_BATCH = 2000
@@ -422,10 +428,11 @@ def pretty_json(value: Any) -> str:
 
 
 def signature_problem(entry: AuditEntry) -> str | None:
-    """Check this one entry's signatures and its link to the entry before it."""
+    """Check this one entry: its signature, its link to the entry before it, and its
+    outcome against the completion record that signed it."""
     row = (
         AuditEntry.objects.filter(pk=entry.pk)
-        .values(*HASHED_FIELDS, "previous_hash", "entry_hash", "completion_hash")
+        .values("id", *HASHED_FIELDS, "previous_hash", "entry_hash")
         .get()
     )
     previous = (
@@ -434,7 +441,27 @@ def signature_problem(entry: AuditEntry) -> str | None:
         .values_list("entry_hash", flat=True)
         .first()
     )
-    return find_problem(row, previous or GENESIS)
+    problem = entry_problem(row, previous or GENESIS)
+    if problem:
+        return problem
+    record = (
+        AuditCompletion.objects.filter(entry_id=entry.pk)
+        .values("id", "entry_id", "created_at", "previous_hash", "record_hash")
+        .first()
+    )
+    completed = is_completed_write(row)
+    if record is None:
+        return "it shows an outcome that no completion record signed" if completed else None
+    if not completed:
+        return (
+            f"completion #{record['id']} recorded its outcome, but the entry shows none: "
+            "the completion was reverted"
+        )
+    if sign_completion(record, row, record["previous_hash"]) != record["record_hash"]:
+        return (
+            "its outcome no longer matches its signed completion: the outcome or answer was changed"
+        )
+    return None
 
 
 EXPORT_HEADER = (

@@ -20,7 +20,7 @@ from customers.history.queries import (
     rows_for,
     signature_problem,
 )
-from customers.models import AuditEntry
+from customers.models import AuditCompletion, AuditEntry
 
 
 @require_GET
@@ -61,6 +61,7 @@ def history_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "response_json": pretty_json(entry.response),
         "side_effects_json": pretty_json(entry.side_effects) if entry.side_effects else "",
         "signature_problem": signature_problem(entry),
+        "completion": AuditCompletion.objects.filter(entry=entry).first(),
     }
     return render(request, "history/history_detail.html", context)
 

@@ -130,9 +130,7 @@ def failure(
             answer.banner = "Capillary has no such member. Nothing was changed."
         return answer
     answer.banner = banner_for(error, write=write)
-    answer.banner_kind = (
-        "warn" if isinstance(error, cap.Unavailable) and error.outcome_unknown else "bad"
-    )
+    answer.banner_kind = "warn" if write and cap.write_may_have_applied(error) else "bad"
     return answer
 
 
@@ -152,6 +150,11 @@ def banner_for(error: cap.CapillaryError, *, write: bool) -> str:
         return (
             f"Capillary refused the console's credentials.{nothing} "
             "Tell an administrator: the Capillary settings need attention."
+        )
+    if write and cap.write_may_have_applied(error):
+        return (
+            "Capillary accepted the request but its answer could not be read, so the outcome "
+            "is unknown: the change was probably applied. Check the profile before trying again."
         )
     return "Capillary's answer could not be read by the console. " + (
         "Check the profile to see whether the change was applied." if write else "Try again."

@@ -8,6 +8,7 @@ decide how they look. The forms and the bulk import call the same functions,
 so every row of a bulk upsert is audited like a hand edit.
 """
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -415,7 +416,7 @@ def upsert_members(
     except cap.CapillaryError as error:
         with transaction.atomic():
             for entry in pending:
-                _finish_failed(entry, error)
+                _finish_failed(entry, error, one_member=False)
         raise
     except BaseException:
         with transaction.atomic():
@@ -430,7 +431,7 @@ def upsert_members(
         )
         with transaction.atomic():
             for entry in pending:
-                _finish_failed(entry, mismatch)
+                _finish_failed(entry, mismatch, one_member=False)
         raise mismatch
     with transaction.atomic():
         return [
@@ -547,18 +548,18 @@ def _finish_item(entry: AuditEntry, item: BulkItem, meta: CallMeta) -> RowResult
     return RowResult(customer_id, list(item.errors), list(item.warnings), entry)
 
 
-def _finish_failed(entry: AuditEntry, error: cap.CapillaryError) -> None:
+def _finish_failed(
+    entry: AuditEntry, error: cap.CapillaryError, *, one_member: bool = True
+) -> None:
+    """Record a failed call. `one_member`: the answer is about this entry's member
+    alone, so an id it still shows is this member's (not so for a bulk batch)."""
     meta = error.meta or CallMeta(method="", path="", endpoint="")
     if isinstance(error, cap.Rejected):
         outcome = Outcome.REJECTED
         errors: Iterable[int] = [e.code for e in error.errors]
         warnings: Iterable[int] = [w.code for w in error.warnings]
     else:
-        outcome = (
-            Outcome.UNKNOWN
-            if isinstance(error, cap.Unavailable) and error.outcome_unknown
-            else Outcome.FAILED
-        )
+        outcome = Outcome.UNKNOWN if cap.write_may_have_applied(error) else Outcome.FAILED
         errors, warnings = (), ()
     audit.finish_write(
         entry,
@@ -569,7 +570,21 @@ def _finish_failed(entry: AuditEntry, error: cap.CapillaryError) -> None:
         error_codes=errors,
         warning_codes=warnings,
         duration_ms=round(meta.duration_ms),
+        customer_id=_id_in(meta.response_body)
+        if outcome == Outcome.UNKNOWN and one_member and not entry.customer_id
+        else None,
     )
+
+
+# An id in an answer cut short: `"createdId": 123` or `"id": "123"` before the cut.
+_ID_IN_TEXT = re.compile(r'"(?:createdId|entityId|id)"\s*:\s*"?(\d+)')
+
+
+def _id_in(body: Any) -> int | None:
+    """The member id an unreadable answer still shows, so an unknown outcome keeps it."""
+    text = body if isinstance(body, str) else json.dumps(body) if body is not None else ""
+    found = _ID_IN_TEXT.search(text)
+    return int(found.group(1)) if found else None
 
 
 def _body(meta: CallMeta) -> dict[str, Any]:

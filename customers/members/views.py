@@ -390,7 +390,8 @@ def register(request: HttpRequest) -> HttpResponse:
         result = services.register_member(actor=request.user, request=payload)
     except cap.CapillaryError as error:
         # A refused registration may be corrected and sent again with the same form.
-        if not (isinstance(error, cap.Unavailable) and error.outcome_unknown):
+        # After an unknown outcome the token stays taken: a resend must not register twice.
+        if not cap.write_may_have_applied(error):
             FormToken.objects.filter(pk=claim.pk).delete()
         context["answer"] = answers.failure(error, form, field_map=REGISTER_FIELD_MAP)
         context["existing"] = _existing_for(form) if isinstance(error, cap.Rejected) else None

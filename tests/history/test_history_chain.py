@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from customers.history import audit, chain
 from customers.models import AppendOnlyError, AuditCode, AuditEntry
-from tests.history_factories import read, tamper, verify, write
+from tests.history_factories import read, remove_entry, tamper, verify, write
 
 postgres_only = pytest.mark.skipif(
     connection.vendor != "postgresql",
@@ -112,8 +112,7 @@ def test_postgres_refuses_a_completion_that_rewrites_what_was_recorded(db):
         connection.cursor() as cursor,
     ):
         cursor.execute(
-            "UPDATE customers_auditentry SET outcome = 'ok', completion_hash = 'x', "
-            "reason = 'rewritten' WHERE id = %s",
+            "UPDATE customers_auditentry SET outcome = 'ok', reason = 'rewritten' WHERE id = %s",
             [entry.pk],
         )
 
@@ -164,11 +163,71 @@ def test_it_names_an_entry_whose_answer_was_changed(db):
     assert "outcome or answer was changed" in said
 
 
+def test_it_names_a_completed_write_turned_back_into_pending(db):
+    write()
+    entry = write(outcome="ok_with_warnings", warning_codes=("8107",))
+    write()
+    tamper(
+        "UPDATE customers_auditentry SET outcome = 'pending', http_status = NULL, "
+        "request_id = '', response = NULL, side_effects = NULL, error_codes = '', "
+        "warning_codes = '', duration_ms = NULL, after = NULL WHERE id = %s",
+        (entry.pk,),
+    )
+    tamper("DELETE FROM customers_auditcode WHERE entry_id = %s", (entry.pk,))
+    intact, said = verify()
+    assert not intact
+    assert f"Entry #{entry.pk} is broken" in said
+    assert "the completion was reverted or removed" in said
+
+
+def test_it_names_a_completion_whose_record_was_removed(db):
+    first = write()
+    entry = write()
+    write()
+    tamper("DELETE FROM customers_auditcompletion WHERE entry_id = %s", (first.pk,))
+    intact, said = verify()
+    assert not intact
+    assert f"of entry #{entry.pk} is broken" in said
+    assert "link to the completion before it is broken" in said
+
+
+def test_it_names_a_completion_reverted_together_with_its_record_at_the_end(db):
+    write()
+    entry = write()
+    tamper("DELETE FROM customers_auditcompletion WHERE entry_id = %s", (entry.pk,))
+    intact, said = verify()
+    assert not intact
+    assert f"Entry #{entry.pk} is broken" in said
+    assert "no completion record signed" in said
+
+
+def test_it_names_an_entry_whose_outcome_was_written_by_hand(db):
+    entry = write(outcome="pending")
+    tamper("UPDATE customers_auditentry SET outcome = 'ok' WHERE id = %s", (entry.pk,))
+    intact, said = verify()
+    assert not intact
+    assert f"Entry #{entry.pk} is broken" in said
+
+
+def test_it_names_the_first_entry_when_every_id_is_renumbered(db):
+    entries = [write(), read(), write()]
+    tamper(
+        "UPDATE customers_auditentry SET id = id + 1000",
+        (),
+        "UPDATE customers_auditcompletion SET entry_id = entry_id + 1000",
+        "UPDATE customers_auditcode SET entry_id = entry_id + 1000",
+    )
+    intact, said = verify()
+    assert not intact
+    assert f"Entry #{entries[0].pk + 1000} is broken" in said
+    assert "changed after writing" in said
+
+
 def test_it_names_the_entry_after_one_that_was_removed(db):
     write()
     removed = write()
     after = write()
-    tamper("DELETE FROM customers_auditentry WHERE id = %s", (removed.pk,))
+    remove_entry(removed.pk)
     intact, said = verify()
     assert not intact
     assert f"Entry #{after.pk}" in said
@@ -188,9 +247,9 @@ def test_it_notices_that_the_newest_entries_were_removed(db):
     head = write().entry_hash
     newest = write()
     assert verify("--head", head)[0]
-    tamper("DELETE FROM customers_auditentry WHERE id = %s", (newest.pk,))
+    remove_entry(newest.pk)
     assert verify()[0], "a chain cut at its end still links up"
-    tamper("DELETE FROM customers_auditentry WHERE entry_hash = %s", (head,))
+    remove_entry(AuditEntry.objects.get(entry_hash=head).pk)
     intact, said = verify("--head", head)
     assert not intact
     assert "removed from its end" in said

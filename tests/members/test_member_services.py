@@ -10,6 +10,7 @@ from customers.capillary.schemas import (
     CustomerLookup,
     SubscriptionChange,
     UpdateCustomerRequest,
+    UpsertEntry,
 )
 from customers.members import services
 from customers.models import AuditEntry
@@ -282,3 +283,35 @@ def test_secrets_never_reach_the_audit_trail(staff, settings):
     dumped = str(entry.request) + str(entry.response) + str(entry.after)
     assert settings.CAPILLARY_TILL_PASSWORD not in dumped
     assert "Authorization" not in dumped
+
+
+def test_an_unreadable_success_answer_leaves_an_unknown_entry_keeping_the_id(staff, emulator):
+    emulator.set_faults({"malformed": {"next": 1, "endpoint": "E1"}})
+    with pytest.raises(cap.IntegrationError) as unreadable:
+        add(staff)
+    assert unreadable.value.meta.status == 200
+    entry = only_entry()
+    assert entry.outcome == Outcome.UNKNOWN
+    created = services.existing_member_id(
+        identifier_name="mobile", value="919900000001", source="INSTORE", account_id=""
+    )
+    assert created
+    assert entry.customer_id == str(created)
+
+
+def test_an_unreadable_answer_to_a_bulk_batch_leaves_every_row_unknown(staff, emulator):
+    emulator.set_faults({"malformed": {"next": 1, "endpoint": "E3"}})
+    entries = [
+        UpsertEntry.model_validate(
+            {"profiles": [{"source": "INSTORE", "identifiers": [{"type": "mobile", "value": m}]}]}
+        )
+        for m in ("919900000011", "919900000012")
+    ]
+    with pytest.raises(cap.IntegrationError):
+        services.upsert_members(
+            actor=staff, entries=entries, skip_change_identifier=True, reason="import"
+        )
+    outcomes = list(
+        AuditEntry.objects.filter(action="upsert").values_list("outcome", "customer_id")
+    )
+    assert outcomes == [(Outcome.UNKNOWN, ""), (Outcome.UNKNOWN, "")]

@@ -417,3 +417,17 @@ def test_one_time_tokens_older_than_a_day_are_pruned(store_client):
     assert store_client.post(reverse("register"), registration(store_client)).status_code == 302
     assert not FormToken.objects.filter(token="stale").exists()
     assert FormToken.objects.count() == 1
+
+
+def test_an_unreadable_answer_to_a_registration_keeps_the_form_from_registering_twice(
+    store_client, emulator
+):
+    emulator.set_faults({"malformed": {"next": 1, "endpoint": "E1"}})
+    data = registration(store_client)
+    response = store_client.post(reverse("register"), data)
+    assert "the outcome is unknown" in response.content.decode()
+    entry = AuditEntry.objects.get(action="register")
+    assert entry.outcome == "unknown"
+    again = store_client.post(reverse("register"), data, follow=True)
+    assert "Search for the member before registering again" in again.content.decode()
+    assert AuditEntry.objects.filter(action="register").count() == 1

@@ -20,11 +20,12 @@ from customers.console.roles import AUDITOR, STORE_MANAGER, SUPPORT
 from customers.history.chain import (
     GENESIS,
     PENDING_STATE,
+    is_completed_write,
     lock_chain,
     sign_completion,
     sign_entry,
 )
-from customers.models import READ_ACTIONS, AuditCode, AuditEntry
+from customers.models import READ_ACTIONS, AuditCode, AuditCompletion, AuditEntry
 
 Action = AuditEntry.Action
 Outcome = AuditEntry.Outcome
@@ -94,9 +95,13 @@ class Command(BaseCommand):
                 lock_chain()
                 head = AuditEntry.objects.order_by("-id").values_list("id", "entry_hash").first()
                 last_id, previous_hash = head or (0, GENESIS)
+                completed = (
+                    AuditCompletion.objects.order_by("-id").values_list("id", "record_hash").first()
+                )
                 moments = [start + step * (first + i) for i in range(count)]
                 rows = maker.chain(moments, previous_hash, first_id=last_id + 1)
                 _insert(AuditEntry, rows)
+                _insert(AuditCompletion, completions(rows, *(completed or (0, GENESIS))))
                 _insert(
                     AuditCode,
                     [
@@ -140,6 +145,22 @@ def _insert(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
         cursor.executemany(sql, values)
 
 
+def completions(
+    rows: list[dict[str, Any]], last_id: int, previous_hash: str
+) -> list[dict[str, Any]]:
+    """A signed completion record for each completed write, in entry order."""
+    records = []
+    for row in rows:
+        if not is_completed_write(row):
+            continue
+        last_id += 1
+        record = {"id": last_id, "entry_id": row["id"], "created_at": row["created_at"]}
+        record["previous_hash"] = previous_hash
+        record["record_hash"] = previous_hash = sign_completion(record, row, previous_hash)
+        records.append(record)
+    return records
+
+
 def _adapter(field: models.Field[Any, Any], ops: Any) -> Any:
     if isinstance(field, models.DateTimeField):
         return ops.adapt_datetimefield_value
@@ -151,7 +172,7 @@ def _adapter(field: models.Field[Any, Any], ops: Any) -> Any:
 def _reset_id_sequence() -> None:
     """Entries were written with explicit ids; move PostgreSQL's sequence past them."""
     with connection.cursor() as cursor:
-        for sql in connection.ops.sequence_reset_sql(no_style(), [AuditEntry]):
+        for sql in connection.ops.sequence_reset_sql(no_style(), [AuditEntry, AuditCompletion]):
             cursor.execute(sql)
 
 
@@ -179,11 +200,9 @@ class EntryMaker:
                 creation = {**row, **PENDING_STATE}
                 if row["action"] == Action.REGISTER:
                     creation["customer_id"] = ""
-            row["id"] = entry_id
+            row["id"] = creation["id"] = entry_id
             row["previous_hash"] = previous_hash
             row["entry_hash"] = previous_hash = sign_entry(creation, previous_hash)
-            if creation is not row:
-                row["completion_hash"] = sign_completion(row)
             rows.append(row)
         return rows
 
@@ -214,7 +233,6 @@ class EntryMaker:
             "import_job_id": None,
             "import_row": None,
             **PENDING_STATE,
-            "completion_hash": "",
         }
         if action in READ_ACTIONS:
             if action == Action.SEARCH:
