@@ -10,6 +10,7 @@ so every row of a bulk upsert is audited like a hand edit.
 
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field

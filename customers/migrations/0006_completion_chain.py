@@ -113,7 +113,7 @@ def sign_again(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("customers", "0004_import_jobs"),
+        ("customers", "0005_audit_action_bulk_upsert"),
     ]
 
     operations = [
