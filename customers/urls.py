@@ -21,6 +21,7 @@ urlpatterns = [
     ),
     path("customers/<int:customer_id>/", member_views.member, name="member"),
     path("customers/<int:customer_id>/edit/", member_views.edit_profile, name="member_edit"),
+    path("customers/<int:customer_id>/card/", member_views.card, name="member_card"),
     path(
         "customers/<int:customer_id>/edit/channel-row/",
         member_views.channel_row,

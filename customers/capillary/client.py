@@ -51,6 +51,7 @@ from .schemas import (
     AuditLogResponse,
     BulkUpsertResponse,
     CapillaryResponse,
+    CardDetailsResponse,
     ChangeIdentifierRequest,
     Customer,
     CustomerIdResponse,
@@ -158,6 +159,7 @@ GET_STATUS_LOG = Endpoint("GET", "/v2/customers/{userId}/statusLog")
 GET_EXTENDED_FIELDS = Endpoint("GET", "/v2/extendedFields")
 GET_EXTENDED_FIELD_CONFIG = Endpoint("GET", "/v2/entity/extendedFieldConfig")
 GET_AUDIT_LOGS = Endpoint("GET", "/api_gateway/v2/audits")
+GET_CARD = Endpoint("GET", "/v2/card")
 # Issuing a token changes nothing that matters, so it is retried like a read.
 GENERATE_TOKEN = Endpoint(
     "POST", "/v3/oauth/token/generate", authenticated=False, carries_secrets=True
@@ -184,6 +186,7 @@ ENDPOINT_KEYS: tuple[str, ...] = tuple(
         GET_EXTENDED_FIELDS,
         GET_EXTENDED_FIELD_CONFIG,
         GET_AUDIT_LOGS,
+        GET_CARD,
         GENERATE_TOKEN,
     )
 )
@@ -615,6 +618,16 @@ class CapillaryClient:
             }
         )
         return self._send(GET_AUDIT_LOGS, AuditLogResponse, query=query.to_query())
+
+    def get_card(self, number: str) -> CardDetailsResponse:
+        """`GET /v2/card?number=`: a card's series, status label, holder and dates.
+
+        Raises `ValueError` for an empty number, before sending; `Rejected` (3010
+        no such card), `Unavailable`, `RateLimited`, `AuthFailed`, `IntegrationError`.
+        """
+        if not number.strip():
+            raise ValueError("a card number is required")
+        return self._send(GET_CARD, CardDetailsResponse, query={"number": number.strip()})
 
     def generate_token(self, client_key: str, client_secret: str) -> TokenResponse:
         """E12 `POST /v3/oauth/token/generate`: a short-lived OAuth token (`data.access_token`).

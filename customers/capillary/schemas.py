@@ -850,6 +850,39 @@ class StatusLogResponse(CapillaryResponse):
     data: list[StatusLogEntry] = Field(default_factory=list)
 
 
+class CardStatusInfo(WireModel):
+    label: str | None = None
+    status: str | None = None
+    label_id: int | None = None
+    reason: str | None = None
+    created_on: str | None = None
+    is_active: bool | None = None
+
+
+class CardDetailsResponse(CapillaryResponse):
+    """`GET /v2/card?number=`: one card, its series, status, holder and dates."""
+
+    success_keys = ("cardNumber",)
+
+    card_id: int | None = None
+    card_number: str
+    series_id: int | None = None
+    series_code: str | None = None
+    series_name: str | None = None
+    type: str | None = None
+    customer_id: int | None = None
+    issued_date: str | None = None
+    created_date: str | None = None
+    expiry_date: str | None = None
+    expiry_days: int | None = None
+    max_active_cards: int | None = None
+    entity_code: str | None = None
+    card_external_id: str | None = None
+    status_info: CardStatusInfo | None = None
+    active_and_digital: bool | None = None
+    transaction_not_allowed: bool | None = None
+
+
 class ExtendedField(WireModel):
     id: int | None = None
     name: str

@@ -24,6 +24,7 @@ from customers.capillary.errors import ApiCode, CallMeta
 from customers.capillary.schemas import (
     AddCustomerRequest,
     BulkItem,
+    CardDetailsResponse,
     ChangeIdentifierRequest,
     Customer,
     CustomerLookup,
@@ -189,6 +190,12 @@ def read_subscriptions(*, customer_id: int) -> list[dict[str, Any]]:
 def read_capillary_audit_log(*, customer_id: int, limit: int = 20) -> list[Any]:
     """Capillary's own audit log of the member (E11), newest first as Capillary sends it."""
     return list(get_client().get_audit_logs(customer_id, limit=limit).data)
+
+
+def read_card(*, number: str) -> CardDetailsResponse:
+    """A card as Capillary holds it now: series, status label, holder, issue and expiry
+    dates. Support staff read it on "my card doesn't work" calls."""
+    return get_client().get_card(number)
 
 
 def existing_member_id(

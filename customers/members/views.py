@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from customers.capillary import errors as cap
 from customers.capillary.schemas import (
     AddCustomerRequest,
+    CardDetailsResponse,
     ChangeIdentifierRequest,
     Customer,
     CustomerLookup,
@@ -314,6 +315,62 @@ def capillary_audit(request: HttpRequest, customer_id: int) -> HttpResponse:
     else:
         context["rows"] = [_audit_row(row) for row in log]
     return _page(request, "members/capillary_audit.html", context, partial="log")
+
+
+@require_GET
+@requires(Capability.VIEW_PROFILE)
+def card(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """One card as Capillary holds it now, for "my card doesn't work" calls.
+
+    The profile's card panel loads it in place (htmx); without JavaScript the same
+    link opens this page.
+    """
+    number = request.GET.get("number", "").strip()
+    context: dict[str, Any] = {
+        "customer_id": customer_id,
+        "query": _query_of(request),
+        "number": number,
+    }
+    if not number:
+        context["missing"] = "No card number was given: open the card from the member's profile."
+        return _page(request, "members/card.html", context, partial="details")
+    try:
+        found = services.read_card(number=number)
+    except cap.Rejected as error:
+        if any(e.code == CARD_NOT_FOUND for e in error.errors):
+            context["missing"] = f"Capillary has no card numbered {number}."
+        else:
+            context["answer"] = answers.failure(error, write=False)
+    except cap.CapillaryError as error:
+        context["answer"] = answers.failure(error, write=False)
+    else:
+        context["card"] = _card_details(found, customer_id)
+    return _page(request, "members/card.html", context, partial="details")
+
+
+# Capillary's "card number does not exist" (S9).
+CARD_NOT_FOUND = 3010
+
+
+def _card_details(found: CardDetailsResponse, customer_id: int) -> dict[str, Any]:
+    info = found.status_info
+    expires = (found.expiry_date or "")[:10]
+    return {
+        "number": found.card_number,
+        "series": found.series_name or found.series_code or "",
+        "series_code": found.series_code or "",
+        "kind": (found.type or "").lower(),
+        "label": (info.label if info else None) or "",
+        "status": (info.status if info else None) or "",
+        "status_since": ((info.created_on if info else None) or "")[:10],
+        "reason": (info.reason if info else None) or "",
+        "holder": found.customer_id if found.customer_id and found.customer_id > 0 else None,
+        "held_by_this_member": found.customer_id == customer_id,
+        "issued": (found.issued_date or "")[:10],
+        "expires": expires,
+        "expired": bool(expires) and expires < timezone.now().date().isoformat(),
+        "transactions_allowed": found.transaction_not_allowed is False,
+    }
 
 
 def _query_of(request: HttpRequest) -> str:

@@ -240,3 +240,27 @@ def test_bad_till_credentials_fail_authentication():
         pytest.raises(cap.AuthFailed),
     ):
         client.lookup_customer_id(by_mobile())
+
+
+def test_a_card_reads_by_number(client, member):
+    client.change_identifier(
+        member,
+        {"add": [{"type": "cardnumber", "value": "MC-CARD-0001", "seriesId": 73}]},
+        source="INSTORE",
+        actor=ACTOR,
+    )
+    card = client.get_card("MC-CARD-0001")
+    assert (card.card_number, card.customer_id, card.series_code) == (
+        "MC-CARD-0001",
+        member,
+        "MCPRM",
+    )
+    assert card.status_info is not None
+    assert (card.status_info.label, card.status_info.status) == ("ACTIVE", "ACTIVE")
+    assert card.issued_date
+    assert card.expiry_date
+    with pytest.raises(cap.Rejected) as refused:
+        client.get_card("NO-SUCH-CARD")
+    assert [e.code for e in refused.value.errors] == [3010]
+    with pytest.raises(ValueError, match="card number"):
+        client.get_card("  ")

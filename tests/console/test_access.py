@@ -74,6 +74,11 @@ URL_CASES: dict[str, tuple[Capability | None, dict[str, object], str]] = {
         "?source=INSTORE",
     ),
     "member_status": (Capability.CHANGE_STATUS, {"customer_id": MEMBER}, "?source=INSTORE"),
+    "member_card": (
+        Capability.VIEW_PROFILE,
+        {"customer_id": MEMBER},
+        "?source=INSTORE&number=MC-0001",
+    ),
     "member_capillary_audit": (
         Capability.VIEW_HISTORY,
         {"customer_id": MEMBER},
