@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.console.roles import ROLES
+from customers.console.spreadsheet import safe_cell
 from customers.history.chain import (
     GENESIS,
     HASHED_FIELDS,
@@ -49,8 +50,6 @@ LIST_FIELDS = (
     "import_job_id",
     "import_row",
 )
-# Spreadsheets run a cell starting with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -531,9 +530,4 @@ def export_rows(filters: HistoryFilters) -> Iterator[list[str]]:
             ),
             entry.entry_hash,
         ]
-        yield [neutralise_formula("" if cell is None else str(cell)) for cell in cells]
-
-
-def neutralise_formula(cell: str) -> str:
-    """Keep a spreadsheet from running a cell as a formula (CSV injection)."""
-    return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
+        yield [safe_cell(cell) for cell in cells]

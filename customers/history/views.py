@@ -1,12 +1,11 @@
 """The auditors' screens: the change history list, one entry in detail, the CSV export."""
 
-import csv
-
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from customers.console import spreadsheet
 from customers.console.permissions import can, requires
 from customers.console.roles import Capability
 from customers.history import audit
@@ -86,7 +85,7 @@ def history_export(request: HttpRequest) -> HttpResponseBase:
         action=AuditEntry.Action.EXPORT_HISTORY,
         request={"filters": {key: value for key, value in request.GET.items() if value}},
     )
-    writer = csv.writer(_Echo())
+    writer = spreadsheet.writer(_Echo())
     response = StreamingHttpResponse(
         (writer.writerow(row) for row in export_rows(form.filters)),
         content_type="text/csv; charset=utf-8",

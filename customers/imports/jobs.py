@@ -7,12 +7,11 @@ is `customers.imports.tasks`. Every row goes through `services.upsert_members`, 
 is audited like a hand edit.
 """
 
-import csv
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import IO, Any
+from typing import IO
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -22,6 +21,8 @@ from django.utils import timezone
 from pydantic import ValidationError
 
 from customers.capillary.schemas import UpsertEntry, field_errors
+from customers.console import spreadsheet
+from customers.console.spreadsheet import safe_cell
 from customers.gateway import catalogue, extended_field_specs
 from customers.imports.csv import (
     PROBLEM_COLUMN,
@@ -46,8 +47,6 @@ MAX_BATCH_SIZE = 100
 # A running job's worker writes a heartbeat after every batch and before every
 # wait; waits are at most a minute, so two minutes of silence means it is gone.
 STALE_AFTER = timedelta(minutes=2)
-# Spreadsheets run a cell starting with these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Excel reads a CSV as UTF-8 only with a byte-order mark; the upload reader skips it.
 EXCEL_BOM = "\ufeff"
 
@@ -260,12 +259,6 @@ def recount(job_id: int) -> None:
 # --- results ----------------------------------------------------------------------
 
 
-def safe_cell(value: Any) -> str:
-    """A cell a spreadsheet shows as text: a leading quote before anything formula-like."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
-
 class _Echo:
     """A file-like object whose write returns the line, for csv.writer in a stream."""
 
@@ -278,17 +271,17 @@ RESULT_COLUMNS = ("row", "outcome", "customer_id", "codes", "messages")
 
 def result_csv(job: ImportJob) -> Iterator[str]:
     """Every row: its original cells, then outcome, customer id, codes and messages."""
-    writer = csv.writer(_Echo())
+    writer = spreadsheet.writer(_Echo())
     columns = [c for c in job.columns if c]
     yield EXCEL_BOM + writer.writerow([*columns, *RESULT_COLUMNS])
     for row in job.rows.order_by("number").iterator(chunk_size=2000):
         yield writer.writerow(
             [safe_cell(row.values.get(c, "")) for c in columns]
             + [
-                row.number,
-                outcome_words(row, job),
+                safe_cell(row.number),
+                safe_cell(outcome_words(row, job)),
                 safe_cell(row.customer_id),
-                row.codes,
+                safe_cell(row.codes),
                 safe_cell(row.messages),
             ]
         )
@@ -305,7 +298,7 @@ def failed_csv(job: ImportJob) -> Iterator[str]:
     Rows with an unknown outcome are left out: they may have been applied, so
     they are checked by hand, not blindly sent again.
     """
-    writer = csv.writer(_Echo())
+    writer = spreadsheet.writer(_Echo())
     columns = [c for c in job.columns if c and c != PROBLEM_COLUMN]
     yield EXCEL_BOM + writer.writerow([*columns, PROBLEM_COLUMN])
     wanted: tuple[str, ...] = FIX_AND_RETRY

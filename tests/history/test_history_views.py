@@ -420,3 +420,14 @@ def test_the_role_filter_offers_every_role(auditor_client):
     html = auditor_client.get(HISTORY).content.decode()
     for role in (*ROLES, "Administrator"):
         assert f'<option value="{role}">' in html
+
+
+def test_the_export_quotes_every_cell_and_neutralises_what_a_semicolon_locale_would_split(
+    auditor_client,
+):
+    write(reason="x;=cmd|' /C calc'!A0")
+    response = auditor_client.get(f"{EXPORT}?action=update_profile")
+    lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
+    quoted = '"(?:[^"]|"")*"'
+    assert all(re.fullmatch(f"{quoted}(?:,{quoted})*", line) for line in lines), lines
+    assert "\"x;'=cmd|' /C calc'!A0\"" in lines[1]

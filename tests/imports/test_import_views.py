@@ -2,13 +2,14 @@
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 
+from customers.console.spreadsheet import safe_cell
 from customers.imports import jobs
-from customers.imports.jobs import safe_cell
 from customers.imports.tasks import Importer
 from customers.models import ImportJob, ImportRow
 from tests.conftest import make_staff
@@ -272,3 +273,45 @@ def test_roles_without_the_upsert_capability_cannot_post_either(request, role):
     assert client.post(reverse("upsert"), {"mobile": "919900000001"}).status_code == 403
     job.refresh_from_db()
     assert job.status == ImportJob.Status.VALIDATED
+
+
+SEMICOLON_BYPASS = "x;=cmd|' /C calc'!A0"
+
+
+@pytest.mark.parametrize(
+    ("cell", "safe"),
+    [
+        (SEMICOLON_BYPASS, "x;'=cmd|' /C calc'!A0"),
+        ("a,-1", "a,'-1"),
+        ('a; "=b', "a; \"'=b"),
+        ("Asha, Rao", "Asha, Rao"),
+    ],
+)
+def test_pieces_a_semicolon_locale_would_split_into_formulas_are_neutralised(cell, safe):
+    assert safe_cell(cell) == safe
+
+
+def raw_lines(response) -> list[str]:
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    return body.decode("utf-8-sig").splitlines()
+
+
+QUOTED = '"(?:[^"]|"")*"'
+
+
+def every_cell_quoted(line: str) -> bool:
+    return re.fullmatch(f"{QUOTED}(?:,{QUOTED})*", line) is not None
+
+
+def test_every_csv_the_imports_write_quotes_every_cell_and_neutralises_the_bypass(support_client):
+    text = f'mobile,first_name\n919900000001,"{SEMICOLON_BYPASS}"\n919900000002,Asha\n'
+    job = make_job(text=text)
+    support_client.post(detail(job), {"action": "start"})
+    for name in ("import_results_csv", "import_failed_csv"):
+        lines = raw_lines(support_client.get(reverse(name, args=[job.pk])))
+        assert all(every_cell_quoted(line) for line in lines), (name, lines)
+        assert any("\"x;'=cmd|' /C calc'!A0\"" in line for line in lines), (name, lines)
+        assert not any(";=" in line for line in lines), name
+    for name in ("import_template", "import_example"):
+        lines = raw_lines(support_client.get(reverse(name)))
+        assert all(every_cell_quoted(line) for line in lines), (name, lines)
