@@ -23,8 +23,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, TextIO
 
-from customers.console import spreadsheet
-
 IDENTIFIER_COLUMNS = ("mobile", "email", "external_id")
 SUBSCRIPTION_COLUMNS = {
     "sms_trans": ("MOBILE", "TRANS"),
@@ -395,14 +393,14 @@ def build_entry(values: dict[str, str], source: str, account_id: str) -> dict[st
 def header_csv() -> str:
     """The template: the header line only, ready to fill in."""
     out = io.StringIO()
-    spreadsheet.writer(out).writerow(TEMPLATE_HEADER)
+    csv.writer(out).writerow(TEMPLATE_HEADER)
     return out.getvalue()
 
 
 def template_csv() -> str:
     """The example: the header and one filled-in row."""
     out = io.StringIO()
-    writer = spreadsheet.writer(out)
+    writer = csv.writer(out)
     writer.writerow(TEMPLATE_HEADER)
     writer.writerow(TEMPLATE_EXAMPLE)
     return out.getvalue()
