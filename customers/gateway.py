@@ -128,6 +128,11 @@ class Catalogue:
     # a number typed with its trunk 0 or without a country code can be read.
     country_code: str = "91"
     national_length: int = 10
+    # Alternate currency identifier (and Capillary's short name) -> the name staff know.
+    currency_names: dict[str, str] = field(default_factory=dict)
+
+    def currency_name(self, identifier: str, code: str = "") -> str:
+        return self.currency_names.get(identifier) or self.currency_names.get(code) or ""
 
     @property
     def status_label_names(self) -> list[str]:
@@ -171,7 +176,19 @@ def catalogue() -> Catalogue:
         card_series=list(raw.get("card_series", [])),
         card_status_labels=[item["label"] for item in raw.get("card_status_labels", [])],
         custom_fields=list(raw.get("custom_fields", [])),
+        currency_names=_currency_names(raw),
     )
+
+
+def _currency_names(raw: dict[str, Any]) -> dict[str, str]:
+    """The org's alternate currency by its identifier and its short name (`display_name`)."""
+    currency = (raw.get("promotions") or {}).get("alternate_currency") or {}
+    shown = currency.get("display_name")
+    if not shown:
+        return {}
+    return {
+        str(key): str(shown) for key in (currency.get("identifier"), currency.get("name")) if key
+    }
 
 
 def extended_field_specs() -> list[dict[str, Any]]:

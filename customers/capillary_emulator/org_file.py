@@ -376,6 +376,8 @@ def _promotions(r: _Reader) -> dict[str, Any]:
             "name": currency.get("name", str),
             "value": currency.get("value", (int, float)),
         }
+        # What staff call the currency: read by the console's pickers, never sent by Capillary.
+        currency.get("display_name", str, "")
         currency.done()
     referral = r.child("referral", None) if r.data.get("referral") else None
     r.seen.add("referral")

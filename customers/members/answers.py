@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from customers.capillary import errors as cap
 from customers.capillary.errors import ApiCode, describe
 from customers.capillary.schemas import field_errors
+from customers.members import display
 from customers.models import AuditEntry
 
 if TYPE_CHECKING:
@@ -70,8 +71,7 @@ def describe_effect(effect: Mapping[str, Any]) -> str:
             words += f", valid until {str(effect['validTill'])[:10]}"
         return words + "."
     if kind == "alternate_currency":
-        name = effect.get("alternateCurrencyName") or effect.get("alternateCurrencyIdentifier")
-        return f"{effect.get('awardedValue', effect.get('rawAwardedValue'))} {name} awarded."
+        return f"{display.currency_text(effect)} awarded."
     details = ", ".join(f"{k}={v}" for k, v in effect.items() if k != "type")
     return f"Capillary reported a side effect of type {kind or 'unknown'}: {details}."
 

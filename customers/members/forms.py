@@ -29,6 +29,12 @@ SUBSCRIPTION_SLOTS = (
     ("email_trans", "EMAIL", "TRANS", "Email, transactional"),
     ("email_bulk", "EMAIL", "BULK", "Email, promotional"),
 )
+NEW_MEMBER_SUBSCRIPTIONS = {
+    "sms_trans": "OPTIN",
+    "sms_bulk": "OPTOUT",
+    "email_trans": "OPTIN",
+    "email_bulk": "OPTOUT",
+}
 MOBILE_HELP = "Digits only, with the country code: 919900000001."
 REASON_HELP = "Why you are making this change. It is kept in the change history."
 DATETIME_HELP = "Date and time, like 2027-03-31T23:59:59+05:30."
@@ -252,36 +258,89 @@ class ExtraFieldsMixin:
 
 
 class EnrollmentMixin:
+    """Program, tier and opening balances; the tiers offered are the chosen program's.
+
+    A tier's value names its program ("699:1"), so a tier picked from another
+    program's list (a page without JavaScript, where the list cannot follow the
+    program) is refused in words instead of enrolling the same number elsewhere.
+    """
+
     fields: dict[str, forms.Field]
+    data: Any
+    add_prefix: Any
+    is_bound: bool
 
     def add_enrollment_fields(self, catalogue: Catalogue, *, required: bool = False) -> None:
+        self.enrollment_catalogue = catalogue
         programs = [(str(p["id"]), p["name"]) for p in catalogue.programs]
         self.fields["program"] = forms.ChoiceField(
             label="Loyalty program",
             required=required,
             choices=programs if required else [("", "— not now —"), *programs],
+            initial=programs[0][0] if required and programs else "",
         )
-        tiers = sorted(
-            {(t["number"], t["name"]) for p in catalogue.programs for t in p.get("tiers", [])}
-        )
-        self.fields["tier"] = forms.TypedChoiceField(
+        self.fields["tier"] = forms.ChoiceField(
             label="Tier",
             required=False,
-            coerce=int,
-            choices=[("", "Lowest tier"), *((str(n), f"{n} · {name}") for n, name in tiers)],
+            choices=[("", "Lowest tier"), *self.tier_choices(None)],
+            help_text="The tiers of the program chosen above.",
         )
+        self.show_tiers_of(self.chosen_program())
         self.fields["points"] = forms.IntegerField(
             label="Opening points", required=False, min_value=0, max_value=10_000_000
         )
         self.fields["tier_expiry"] = datetime_field("Tier expires")
         self.fields["points_expiry"] = datetime_field("Points expire")
 
+    def tier_choices(self, program_id: str | None) -> list[tuple[str, str]]:
+        """One program's tiers; every program's (named) when none is chosen yet."""
+        return [
+            (
+                f"{p['id']}:{t['number']}",
+                f"{t['number']} · {t['name']}" + ("" if program_id else f" ({p['name']})"),
+            )
+            for p in self.enrollment_catalogue.programs
+            if not program_id or str(p["id"]) == program_id
+            for t in p.get("tiers", [])
+        ]
+
+    def chosen_program(self) -> str:
+        if self.is_bound:
+            return str(self.data.get(self.add_prefix("program")) or "")
+        initial = getattr(self, "initial", {}) or {}
+        return str(initial.get("program") or self.fields["program"].initial or "")
+
+    def show_tiers_of(self, program_id: str) -> None:
+        """The tier list shows one program's tiers; every program's stay valid to post."""
+        tier = cast(forms.ChoiceField, self.fields["tier"])
+        tier.widget.choices = [("", "Lowest tier"), *self.tier_choices(program_id)]
+
+    def check_tier(self, cleaned: dict[str, Any]) -> None:
+        tier, program = cleaned.get("tier") or "", cleaned.get("program") or ""
+        if not tier:
+            return
+        tier_program, _, number = tier.partition(":")
+        names = {str(p["id"]): p["name"] for p in self.enrollment_catalogue.programs}
+        if not program:
+            cast(forms.Form, self).add_error("tier", "Choose the program this tier belongs to.")
+        elif tier_program != program:
+            offered = ", ".join(label for _, label in self.tier_choices(program)) or "none"
+            tier_name = dict(self.tier_choices(tier_program)).get(tier, number)
+            self.show_tiers_of(program)
+            cast(forms.Form, self).add_error(
+                "tier",
+                f"{tier_name.split(' · ')[-1]} is a tier of {names.get(tier_program, '?')}, "
+                f"not of {names.get(program, program)}. Choose one of "
+                f"{names.get(program, program)}'s tiers: {offered}.",
+            )
+
     def enrollment(self, cleaned: dict[str, Any]) -> dict[str, Any] | None:
         if not cleaned.get("program"):
             return None
         enrollment: dict[str, Any] = {"programId": int(cleaned["program"])}
+        if cleaned.get("tier"):
+            enrollment["tierNumber"] = int(str(cleaned["tier"]).partition(":")[2])
         for key, wire in (
-            ("tier", "tierNumber"),
             ("points", "loyaltyPoints"),
             ("tier_expiry", "tierExpiryDate"),
             ("points_expiry", "pointsExpiryDate"),
@@ -348,6 +407,8 @@ class RegisterForm(SourceMixin, ExtraFieldsMixin, EnrollmentMixin, SubscriptionM
     ) -> None:
         super().__init__(*args, **kwargs)
         self.catalogue = catalogue
+        # The till's next registration starts typing at once.
+        self.fields["mobile"].widget.attrs["autofocus"] = True
         self.add_source_fields(catalogue)
         self.fields["card_series"] = forms.ChoiceField(
             label="Card series",
@@ -365,13 +426,29 @@ class RegisterForm(SourceMixin, ExtraFieldsMixin, EnrollmentMixin, SubscriptionM
             blank=f"Org default ({catalogue.default_status_label or 'none set'})",
         )
         self.add_enrollment_fields(catalogue)
-        self.add_subscription_fields(required=False)
+        # Capillary's documentation names no default for a new member's subscriptions
+        # (the emulator's OPTIN is its own choice, listed as inferred): "Leave as is"
+        # left it to the org and opted every channel in. A new member's choices are
+        # always sent, promotional ones out until the member says yes.
+        self.add_subscription_fields(required=True, initial=NEW_MEMBER_SUBSCRIPTIONS)
+        for name in NEW_MEMBER_SUBSCRIPTIONS:
+            # A post without the radio (no browser sends one) gets the shown default.
+            self.fields[name].required = False
+            self.fields[name].help_text = (
+                "Promotional: ask the member first."
+                if name.endswith("_bulk")
+                else "Receipts, points and account messages."
+            )
         self.add_extra_fields(catalogue.custom_fields, extended_fields)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         for field_name, problem in self.identity_problems(cleaned, self.catalogue):
             self.add_error(field_name, problem)
+        self.check_tier(cleaned)
+        for name, default in NEW_MEMBER_SUBSCRIPTIONS.items():
+            if name not in self.errors:
+                cleaned[name] = cleaned.get(name) or default
         return cleaned
 
     def to_request(self) -> dict[str, Any]:
@@ -423,7 +500,11 @@ class RegisterForm(SourceMixin, ExtraFieldsMixin, EnrollmentMixin, SubscriptionM
             request["referralCode"] = data["referral_code"]
         if data.get("status_label"):
             request["statusLabel"] = data["status_label"]
-        subscriptions = self.subscriptions(data, source, account)
+        # Only the channels the member can be reached on: SMS with a mobile, email with one.
+        reachable = {"MOBILE": bool(data.get("mobile")), "EMAIL": bool(data.get("email"))}
+        subscriptions = [
+            s for s in self.subscriptions(data, source, account) if reachable[s["channel"]]
+        ]
         if subscriptions:
             request["subscriptionInfo"] = {"subscriptions": subscriptions}
         return request
@@ -517,6 +598,11 @@ class EnrollForm(EnrollmentMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.add_enrollment_fields(catalogue, required=True)
         self.order_fields(["program", "tier", "points", "tier_expiry", "points_expiry", "reason"])
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        self.check_tier(cleaned)
+        return cleaned
 
 
 class IdentifierForm(forms.Form):

@@ -187,6 +187,26 @@ def read_subscriptions(*, customer_id: int) -> list[dict[str, Any]]:
     return [s.model_dump(by_alias=True) for s in answer.subscriptions]
 
 
+def member_name(*, customer_id: int) -> str:
+    """A member's name as Capillary holds it, for naming them on another's screen; "" if unread."""
+    try:
+        found = get_client().get_customer(customer_id, source="ALL")
+    except cap.CapillaryError as error:
+        logger.info("name of customer %s not read: %s", customer_id, error)
+        return ""
+    for profile in found.profiles:
+        name = " ".join(filter(None, [profile.first_name, profile.last_name]))
+        if name:
+            return name
+    return ""
+
+
+def read_status_log(*, customer_id: int) -> list[Any]:
+    """The member's status labels over time (E9's statusLog), newest first."""
+    rows = list(get_client().get_status_log(customer_id).data)
+    return sorted(rows, key=lambda row: row.created_on or "", reverse=True)
+
+
 def read_capillary_audit_log(*, customer_id: int, limit: int = 20) -> list[Any]:
     """Capillary's own audit log of the member (E11), newest first as Capillary sends it."""
     return list(get_client().get_audit_logs(customer_id, limit=limit).data)

@@ -37,7 +37,7 @@ from customers.capillary.schemas import (
 from customers.console.permissions import requires
 from customers.console.roles import Capability
 from customers.gateway import catalogue, extended_field_specs
-from customers.members import answers, services
+from customers.members import answers, display, services
 from customers.members.forms import (
     IDENTIFIER_LABELS,
     SUBSCRIPTION_SLOTS,
@@ -60,6 +60,7 @@ REGISTER_FIELD_MAP = {
 FORM_TOKEN_LIFETIME = timedelta(days=1)
 NOTHING_CHANGES = "Capillary will report that nothing changed."
 EDIT_FIELD_MAP = {"firstName": "first_name", "lastName": "last_name"}
+MAX_CHANNEL_ROWS = 20
 
 
 def _page(
@@ -234,23 +235,21 @@ def _survivor_of(error: cap.Rejected) -> int | None:
 def _profile_context(found: Customer, source: str, account_id: str) -> dict[str, Any]:
     extra = found.model_extra or {}
     subscriptions = (extra.get("subscriptionInfo") or {}).get("subscriptions", [])
-    status = extra.get("customerStatus") or extra.get("status") or {}
-    label = status.get("label") if isinstance(status, dict) else None
     org = catalogue()
+    loyalty_type = found.loyalty_info.loyalty_type if found.loyalty_info else ""
     return {
         "member": found,
         "profiles": found.profiles,
-        "extended": found.extended_fields,
+        "extended": display.extended_facts(found.extended_fields, extended_field_specs()),
         "programs": [
             _program(p) for p in extra.get("loyaltyProgramDetails") or [] if isinstance(p, dict)
         ],
-        "cards": [_card(c) for c in extra.get("cardDetails") or [] if isinstance(c, dict)],
+        "cards": [display.card(c) for c in extra.get("cardDetails") or [] if isinstance(c, dict)],
         "subscription_grid": _subscription_grid(subscriptions),
-        "status_label": label or "",
-        "status": (status.get("status") if isinstance(status, dict) else "")
-        or org.status_of(label or ""),
-        "loyalty_type": found.loyalty_info.loyalty_type if found.loyalty_info else "",
-        "fraud": extra.get("fraudDetails"),
+        "standing": display.standing(found, org),
+        "registered_on": display.registered_on(found),
+        "loyalty_words": display.LOYALTY_WORDS.get(loyalty_type or "", loyalty_type or ""),
+        "member_name": display.name_of(found, source, account_id),
         "query": f"?source={source}" + (f"&account_id={account_id}" if account_id else ""),
     }
 
@@ -264,19 +263,6 @@ def _program(raw: dict[str, Any]) -> dict[str, Any]:
         "points": raw.get("loyaltyPoints", 0) or 0,
         "lifetime_points": raw.get("lifetimePoints", 0) or 0,
         "tier_expiry": raw.get("slabExpiryDate") or "",
-    }
-
-
-def _card(raw: dict[str, Any]) -> dict[str, Any]:
-    info = raw.get("statusInfo")
-    status: dict[str, Any] = info if isinstance(info, dict) else {}
-    return {
-        "number": raw.get("cardNumber") or raw.get("cardnumber") or "?",
-        "series": raw.get("seriesName") or raw.get("seriesCode") or "",
-        "kind": str(raw.get("type") or "").lower(),
-        "label": status.get("label") or raw.get("statusLabel") or "",
-        "status": status.get("status") or raw.get("status") or "",
-        "expires": str(raw.get("expiryDate") or "")[:10],
     }
 
 
@@ -409,6 +395,9 @@ def _audit_row(row: Any) -> dict[str, Any]:
 def register(request: HttpRequest) -> HttpResponse:
     specs = extended_field_specs()
     org = catalogue()
+    if _wants_tiers(request):
+        form = RegisterForm(request.GET, catalogue=org, extended_fields=specs)
+        return render(request, "members/enroll.html#tier", {"form": form})
     if request.method == "GET":
         form = RegisterForm(
             initial={"form_token": uuid.uuid4().hex, "source": "INSTORE"},
@@ -517,11 +506,27 @@ def register_check(request: HttpRequest) -> HttpResponse:
 @requires(Capability.REGISTER)
 def register_receipt(request: HttpRequest, entry_id: int) -> HttpResponse:
     entry = get_object_or_404(AuditEntry, pk=entry_id, action=AuditEntry.Action.REGISTER)
-    return render(
-        request,
-        "members/receipt.html",
-        {"entry": entry, "answer": answers.from_entry(entry)},
-    )
+    return render(request, "members/receipt.html", _receipt_context(entry))
+
+
+def _receipt_context(entry: AuditEntry) -> dict[str, Any]:
+    """The receipt: the member as registered, each thing earned labelled, who registered."""
+    answer = answers.from_entry(entry)
+    referrers = {
+        str(effect.get("customerId"))
+        for effect in entry.side_effects or []
+        if isinstance(effect, dict) and effect.get("isReferrer") and effect.get("customerId")
+    }
+    names = {
+        referrer: services.member_name(customer_id=int(referrer))
+        for referrer in referrers
+        if referrer.isdigit()
+    }
+    return {
+        "entry": entry,
+        "answer": answer,
+        "receipt": display.receipt(entry, catalogue(), names),
+    }
 
 
 # --- edits on one member -----------------------------------------------------------
@@ -570,9 +575,35 @@ def _edit_context(found: Customer, source: str, account_id: str, **extra: Any) -
         "customer_id": found.id,
         "source": source,
         "account_id": account_id,
+        "member_name": display.name_of(found, source, account_id),
+        "standing": display.standing(found, catalogue()),
         "query": f"?source={source}" + (f"&account_id={account_id}" if account_id else ""),
         **extra,
     }
+
+
+def _member_after(
+    result: services.WriteResult, found: Customer, source: str, account_id: str
+) -> Customer:
+    """The member as Capillary holds it after a write, for the screen that answers it.
+
+    Read again after the write, in the screen's source, so lists and names are
+    not one step behind; the audit's after snapshot when that read fails, and the
+    member as loaded before only when neither is there.
+    """
+    try:
+        return services.load_member(
+            customer_id=result.customer_id or found.id or 0, source=source, account_id=account_id
+        )
+    except cap.CapillaryError:
+        pass
+    after = result.entry.after
+    if isinstance(after, dict):
+        try:
+            return Customer.model_validate(after)
+        except ValidationError:
+            pass
+    return found
 
 
 def _profile_of(found: Customer, source: str, account_id: str) -> Any:
@@ -619,6 +650,8 @@ def edit_profile(
             _edit_context(found, source, account_id, form=form, channels=channels),
             partial="form",
         )
+    if "add_channel" in request.POST:
+        return _with_one_more_channel(request, found, source, account_id, is_loyalty=is_loyalty)
     form = EditProfileForm(
         request.POST, catalogue=org, extended_fields=specs, is_loyalty=is_loyalty
     )
@@ -651,13 +684,45 @@ def edit_profile(
         context["answer"] = answers.failure(error, form, field_map=EDIT_FIELD_MAP)
         return _page(request, "members/edit.html", context, partial="form")
     context["answer"] = answers.success(result)
+    now = _member_after(result, found, source, account_id)
+    context.update(
+        member=now,
+        member_name=display.name_of(now, source, account_id),
+        standing=display.standing(now, org),
+    )
     if getattr(request, "htmx", False):
         # The form in the page already shows what was saved: send only the answer
-        # (rendering 40 inputs again would cost more than the console's own work).
+        # (rendering 40 inputs again would cost more than the console's own work),
+        # and the header's name as Capillary now holds it.
+        context["refresh_subtitle"] = True
         response = render(request, "members/edit.html#saved", context)
         response["HX-Retarget"] = "#edit-answer"
         response["HX-Reswap"] = "innerHTML"
         return response
+    return _page(request, "members/edit.html", context, partial="form")
+
+
+def _with_one_more_channel(
+    request: HttpRequest, found: Customer, source: str, account_id: str, *, is_loyalty: bool
+) -> HttpResponse:
+    """ "Add a channel" without JavaScript: the form as typed, with one empty row more.
+
+    Nothing is saved and nothing typed is lost; the new row is optional until filled.
+    """
+    data = request.POST.copy()
+    raw_total = str(data.get("channels-TOTAL_FORMS") or "0")
+    total = int(raw_total) if raw_total.isdigit() else 0
+    data["channels-TOTAL_FORMS"] = str(min(total + 1, MAX_CHANNEL_ROWS))
+    channels = CommChannelFormSet(data, prefix="channels")
+    form = EditProfileForm(
+        initial={key: data.get(key) for key in data if not key.startswith("channels-")},
+        catalogue=catalogue(),
+        extended_fields=extended_field_specs(),
+        is_loyalty=is_loyalty,
+    )
+    context = _edit_context(
+        found, source, account_id, form=form, channels=channels, focus_row=min(total, 19)
+    )
     return _page(request, "members/edit.html", context, partial="form")
 
 
@@ -678,6 +743,13 @@ def channel_row(request: HttpRequest, customer_id: int) -> HttpResponse:
 def enroll(request: HttpRequest, found: Customer, source: str, account_id: str) -> HttpResponse:
     customer_id = found.id or 0
     org = catalogue()
+    if _wants_tiers(request):
+        form = EnrollForm(request.GET, catalogue=org)
+        return render(
+            request,
+            "members/enroll.html#tier",
+            {"form": form, "customer_id": customer_id, "query": _query_of(request)},
+        )
     form = EnrollForm(request.POST or None, catalogue=org)
     context = _edit_context(found, source, account_id, form=form)
     if request.method == "POST" and form.is_valid():
@@ -704,10 +776,40 @@ def enroll(request: HttpRequest, found: Customer, source: str, account_id: str) 
                 {"tierExpiryDate": "tier_expiry", "pointsExpiryDate": "points_expiry"},
             )
         except cap.CapillaryError as error:
-            context["answer"] = answers.failure(error, form, field_map={"loyalty_type": "program"})
+            answer = answers.failure(error, form, field_map={"loyalty_type": "program"})
+            context["answer"] = _with_names(answer, form, org, form.cleaned_data.get("program"))
         else:
             context["answer"] = answers.success(result)
+            context.update(
+                _edit_context(
+                    _member_after(result, found, source, account_id),
+                    source,
+                    account_id,
+                    form=EnrollForm(catalogue=org),
+                )
+            )
     return _page(request, "members/enroll.html", context, partial="form")
+
+
+def _wants_tiers(request: HttpRequest) -> bool:
+    """The tier list asked again after the program changed (htmx)."""
+    htmx = getattr(request, "htmx", None)
+    return bool(request.method == "GET" and htmx and htmx.target == "tier-field")
+
+
+def _with_names(answer: answers.Answer, form: Any, org: Any, program_id: Any) -> answers.Answer:
+    """Capillary's words about "program 699" and "tier 2", with the names staff know."""
+    answer.errors = [
+        answers.CodeLine(
+            line.code,
+            display.named(line.words, org, program_id),
+            display.named(line.message, org, program_id),
+        )
+        for line in answer.errors
+    ]
+    for field_errors in form.errors.values():
+        field_errors[:] = [display.named(str(e), org, program_id) for e in field_errors]
+    return answer
 
 
 @member_screen(Capability.CHANGE_IDENTIFIERS)
@@ -753,44 +855,85 @@ def identifiers(
         context["answer"] = answers.success(result)
         if result.customer_id and result.customer_id != customer_id:
             context["merged_into"] = result.customer_id
+        else:
+            # The lists below show the member as Capillary holds it now, and the
+            # form is empty again for the next change.
+            context.update(
+                _edit_context(
+                    _member_after(result, found, source, account_id),
+                    source,
+                    account_id,
+                    form=IdentifierForm(catalogue=org, initial={"operation": "add"}),
+                )
+            )
     return _page(request, "members/identifiers.html", context, partial="form")
 
 
-def _consequence(found: Customer, data: dict[str, Any], source: str, account_id: str) -> str:
-    """What the change will do, in words, before it is sent."""
+# Identifiers a profile holds one of: adding another replaces it (Capillary's E7).
+SINGLE_VALUED = ("mobile", "email", "externalId")
+
+
+def _consequence(
+    found: Customer, data: dict[str, Any], source: str, account_id: str
+) -> dict[str, Any]:
+    """What the change will do, in words, before it is sent.
+
+    `refused` when the console already knows Capillary will say no: then no
+    "Yes" is offered, and `holder_url` leads to the member in the way.
+    """
     kind, value, operation = data["type"], data["value"], data["operation"]
     label = IDENTIFIER_LABELS.get(kind, kind)
     held = {(i.type.lower(), i.value) for p in found.profiles for i in p.identifiers}
+
+    def says(text: str, **more: Any) -> dict[str, Any]:
+        return {"text": text, "refused": False, "holder_url": "", **more}
+
     if operation == "remove":
         if (kind.lower(), value) not in held:
-            return f"This member has no {label.lower()} {value}; {NOTHING_CHANGES}"
+            return says(f"This member has no {label.lower()} {value}; {NOTHING_CHANGES}")
         if kind == "cardnumber":
-            return f"Card {value} will be delinked from member {found.id} and set to NOT_ISSUED."
-        return (
+            return says(
+                f"Card {value} will be delinked from member {found.id} and set to NOT_ISSUED."
+            )
+        return says(
             f"{label} {value} will be removed from member {found.id}. "
             "They can no longer be found by it."
         )
     if (kind.lower(), value) in held:
-        return f"Member {found.id} already has {label.lower()} {value}; {NOTHING_CHANGES}"
+        return says(f"Member {found.id} already has {label.lower()} {value}; {NOTHING_CHANGES}")
     if kind != "cardnumber":
         same_source = services.existing_member_id(
             identifier_name=kind, value=value, source=source, account_id=account_id
         )
         if same_source and same_source != found.id:
-            return (
-                f"{label} {value} already belongs to member {same_source} in {source}. "
-                "Capillary will refuse this (code 8008); change that member first."
+            return says(
+                f"{label} {value} already belongs to member {same_source} in {source}, so "
+                "Capillary will refuse this change (code 8008). Change that member first.",
+                refused=True,
+                holder_url=reverse("member", kwargs={"customer_id": same_source})
+                + f"?source={source}"
+                + (f"&account_id={account_id}" if account_id else ""),
+                holder=same_source,
             )
         anywhere = services.existing_member_id(identifier_name=kind, value=value, source="ALL")
         if anywhere and anywhere != found.id:
-            return (
+            return says(
                 f"{label} {value} belongs to member {anywhere} in another source. Adding it "
                 f"MERGES member {found.id} into member {anywhere}: {found.id} stops existing "
                 f"on its own and its reads point to {anywhere}. This cannot be undone here."
             )
     if kind == "cardnumber":
-        return f"Card {value} will be linked to member {found.id} with status ACTIVE."
-    return f"{label} {value} will be added to member {found.id} in {source}."
+        return says(f"Card {value} will be linked to member {found.id} with status ACTIVE.")
+    profile = _profile_of(found, source, account_id)
+    current = [
+        i.value for i in (profile.identifiers if profile else []) if i.type == kind and i.value
+    ]
+    if kind in SINGLE_VALUED and current:
+        return says(
+            f"This replaces {label.lower()} {current[0]} with {value} on member {found.id} "
+            f"in {source}: the member can no longer be found by {current[0]}."
+        )
+    return says(f"{label} {value} will be added to member {found.id} in {source}.")
 
 
 @member_screen(Capability.CHANGE_SUBSCRIPTIONS)
@@ -837,11 +980,18 @@ def subscriptions(
 @member_screen(Capability.CHANGE_STATUS)
 def status(request: HttpRequest, found: Customer, source: str, account_id: str) -> HttpResponse:
     customer_id = found.id or 0
-    form = StatusForm(request.POST or None, catalogue=catalogue())
+    org = catalogue()
+    form = StatusForm(request.POST or None, catalogue=org)
     context = _edit_context(found, source, account_id, form=form)
     if request.method == "POST" and form.is_valid():
+        label = form.cleaned_data["label"]
         lookup = _lookup_for(found, source, account_id)
-        if lookup is None:
+        if org.status_of(label) == "DELETED" and request.POST.get("delete_member") != str(
+            customer_id
+        ):
+            # Deleting cannot be undone: a second, explicit step that names the member.
+            context["confirm_delete"] = {"label": label, "name": context["member_name"]}
+        elif lookup is None:
             form.add_error(
                 None,
                 "This member has no mobile, email or external id in this source "
@@ -853,7 +1003,7 @@ def status(request: HttpRequest, found: Customer, source: str, account_id: str) 
                     actor=request.user,
                     customer_id=customer_id,
                     lookup=lookup,
-                    label=form.cleaned_data["label"],
+                    label=label,
                     reason=form.cleaned_data["reason"],
                     before=found,
                 )
@@ -863,7 +1013,25 @@ def status(request: HttpRequest, found: Customer, source: str, account_id: str) 
                 )
             else:
                 context["answer"] = answers.success(result)
+                context.update(
+                    _edit_context(
+                        _member_after(result, found, source, account_id),
+                        source,
+                        account_id,
+                        form=StatusForm(catalogue=org),
+                    )
+                )
+    context["status_log"] = _status_log(customer_id)
     return _page(request, "members/status.html", context, partial="form")
+
+
+def _status_log(customer_id: int) -> dict[str, Any]:
+    """Capillary's status log (E9), newest first; its failure is said, not raised."""
+    try:
+        rows = services.read_status_log(customer_id=customer_id)
+    except cap.CapillaryError as error:
+        return {"rows": [], "failure": answers.banner_for(error, write=False)}
+    return {"rows": rows, "failure": ""}
 
 
 def _lookup_for(found: Customer, source: str, account_id: str) -> CustomerLookup | None:

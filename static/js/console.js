@@ -9,7 +9,58 @@ document.addEventListener("keydown", (event) => {
     event.preventDefault();
     box.focus();
     box.select();
+    return;
   }
+  // A page without the box (a profile, an edit screen): go to the search page, whose box
+  // takes the cursor as it opens.
+  const search = document.querySelector("a[data-nav=search]");
+  if (search instanceof HTMLAnchorElement) {
+    event.preventDefault();
+    window.location.assign(search.href);
+  }
+});
+
+// After a save, the answer is where staff look: scrolled into view and focused, so a screen
+// reader reads it and nobody presses Save again during an outage. The first thing found wins:
+// Capillary's answer, the form's own errors, the first field in error, a confirmation.
+const ANSWER_SELECTORS = ["[data-answer]", ".form-errors[role=alert]", "[aria-invalid=true]", "[data-consequence]", "[data-confirm-delete]"];
+
+function focusAnswer(root) {
+  for (const selector of ANSWER_SELECTORS) {
+    const found = root.querySelector(selector);
+    if (found instanceof HTMLElement) {
+      if (!found.matches("input, select, textarea, button, a[href]")) found.tabIndex = -1;
+      found.focus({ preventScroll: true });
+      found.scrollIntoView({ block: "center" });
+      return true;
+    }
+  }
+  return false;
+}
+
+document.addEventListener("htmx:afterSettle", (event) => {
+  // Only the answer to a post: the duplicate check and the tier list must not move the cursor.
+  if (event.detail.requestConfig?.verb !== "post") return;
+  const target = event.detail.target;
+  focusAnswer(target instanceof HTMLElement && target.isConnected ? target : document);
+});
+
+// Pages that open on their answer (the receipt; a form posted without htmx) focus it.
+document.addEventListener("DOMContentLoaded", () => {
+  const heading = document.querySelector("[data-focus-on-load]");
+  if (heading instanceof HTMLElement) {
+    heading.focus();
+    return;
+  }
+  if (document.querySelector("[data-answer]")) focusAnswer(document.querySelector("main") ?? document);
+});
+
+// The receipt's Print button; hidden without JavaScript, where the browser's own print remains.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-print]").forEach((button) => {
+    button.hidden = false;
+    button.addEventListener("click", () => window.print());
+  });
 });
 
 // The edit form (members/edit.html). Kept here rather than in hx-on attributes:

@@ -45,11 +45,51 @@ def test_registering_shows_a_receipt_with_the_id_and_what_it_earned(store_client
     html = response.content.decode()
     entry = AuditEntry.objects.get(action="register")
     assert f"data-customer-id>{entry.customer_id}<" in html
-    assert "100 points awarded." in html
+    assert "<dt>Points for this registration</dt><dd>100 points</dd>" in html
     assert re.search(
-        r"Coupon \w+ issued: Welcome Offer - 10% flat discount, valid until \d{4}-\d\d-\d\d", html
+        r"<dt>Coupon</dt><dd>\w+: Welcome Offer - 10% flat discount, valid until \d{4}-\d\d-\d\d",
+        html,
     )
-    assert "110 ac1 awarded." in html
+    # The alternate currency by the org's name for it, not Capillary's code "ac1".
+    assert "<dt>Alternate currency</dt><dd>110 MemberCare Coins</dd>" in html
+    assert "ac1" not in html
+
+
+def test_the_receipt_names_the_member_card_program_tier_referrer_and_staff(store_client):
+    User.objects.filter(username="maya").update(last_name="Menon")
+    referrer = store_client.post(
+        reverse("register"),
+        registration(store_client, mobile="919900000050", email="", first_name="Ravi"),
+    )
+    assert referrer.status_code == 302
+    referrer_id = AuditEntry.objects.get(action="register").customer_id
+    data = registration(
+        store_client,
+        mobile="919900000051",
+        email="",
+        first_name="Meera",
+        last_name="Iyer",
+        card_number="MCPRM0000051",
+        card_series="73",
+        program="699",
+        tier="699:2",
+        referral_code=f"REF{referrer_id}",
+    )
+    html = store_client.post(reverse("register"), data, follow=True).content.decode()
+    assert "<dd data-receipt-name>Meera Iyer</dd>" in html
+    assert "<dd data-receipt-mobile>919900000051</dd>" in html
+    assert "<dd data-receipt-card>MCPRM0000051 (MemberCare Premier)</dd>" in html
+    assert "<dd data-receipt-program>Partner Club</dd>" in html
+    assert "<dd data-receipt-tier>Elite</dd>" in html
+    assert (
+        "<dt>Referral points to the referrer</dt>"
+        f"<dd>100 points to Ravi Rao (member {referrer_id}) for the referral</dd>" in html
+    )
+    assert "<dt>Points for this registration</dt>" in html
+    # The staff member's name, not the username; a heading that takes focus; a print button.
+    assert "Registered by <span data-receipt-staff>Maya Menon</span>" in html
+    assert 'id="receipt-title" tabindex="-1" data-focus-on-load' in html
+    assert "data-print" in html
 
 
 def test_a_double_submit_registers_once_and_shows_the_same_receipt(store_client):
@@ -257,7 +297,7 @@ def test_changing_an_identifier_asks_for_confirmation_first(support_client, memb
         "reason": "second address",
     }
     review = support_client.post(url, data)
-    assert "will be added to member" in review.content.decode()
+    assert "This replaces email asha@example.com with second@example.com" in review.content.decode()
     assert not AuditEntry.objects.filter(action="change_identifier").exists()
     done = support_client.post(url, {**data, "confirmed": "on"})
     assert "Saved in Capillary" in done.content.decode()
@@ -271,11 +311,24 @@ def test_the_confirmation_warns_when_another_member_holds_it_in_this_source(
     assert store_client.post(reverse("register"), other).status_code == 302
     url = reverse("member_identifiers", args=[member_id]) + "?source=INSTORE"
     data = {"operation": "add", "type": "mobile", "value": "919900000002", "reason": "merge"}
-    assert (
-        "Capillary will refuse this (code 8008)" in support_client.post(url, data).content.decode()
+    review = support_client.post(url, data).content.decode()
+    assert "Capillary will refuse this change (code 8008)" in review
+    # No "Yes" for a change that cannot be made; the holder is one click away.
+    assert "Yes, make this change" not in review
+    holder = services.existing_member_id(
+        identifier_name="mobile", value="919900000002", source="INSTORE"
     )
+    assert f'href="/customers/{holder}/?source=INSTORE">Open member {holder}</a>' in review
     done = support_client.post(url, {**data, "confirmed": "on"})
     assert "8008" in done.content.decode()
+
+
+def test_changing_the_mobile_says_which_number_it_replaces(support_client, member_id):
+    url = reverse("member_identifiers", args=[member_id]) + "?source=INSTORE"
+    data = {"operation": "add", "type": "mobile", "value": "919900000077", "reason": "new phone"}
+    review = support_client.post(url, data).content.decode()
+    assert "This replaces mobile 919900000001 with 919900000077 on member" in review
+    assert "will be added" not in review
 
 
 def test_a_cross_source_merge_is_spelled_out_and_the_victim_points_to_the_survivor(
