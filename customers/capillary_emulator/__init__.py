@@ -51,6 +51,7 @@ E10    GET /v2/extendedFields, /v2/entity/extendedFieldConfig,         implement
 E11    GET /api_gateway/v2/audits (and /v2/auditLog/get),              implemented
        …/{customerId}/changeRequest, …/{userId}/subscriptionStatusChangeLog
 E12    POST /v3/oauth/token/generate                                   implemented
+E13    GET /v2/customers/search                                        implemented
 =====  ==============================================================  ============
 
 Not modelled: transactions, points ledgers (points only accrue: redeemed/expired
@@ -150,6 +151,13 @@ the constants block of ``codes.py``)
   carry ``previousLabelId``/``currentLabelId``; ``GET /v2/card`` answers the card
   document plus ``warnings``, unknown number → 3010, no number → 400; a card nobody
   holds has ``customerId`` -1 (inferred); ``cardExternalId`` is not modelled.
+- E13 (§2 E13): ``q`` matches the start of a first name, last name or any stored
+  identifier (mobile, email, externalId, cardnumber, …) in every source, ignoring
+  case (Unicode case folding); a keyword with a space also matches "first last";
+  hits ordered by userId; merged-away customers left out; ``limit`` 10 by default,
+  1 to 100, and a missing ``q`` or a bad ``limit``/``offset`` → 400 (code 400);
+  ``total`` counts matching customers; ``matchedIdentifiers`` lists every field
+  that matched, ``profiles`` every source's names. Rate limit: the default row.
 - E10: the catalogue is keyed ``CUSTOMER`` as the current docs print it (§4.17);
   enum fields carry ``possibleValues`` (an emulator extension, for forms); the config
   endpoint answers a JSON array. Subscription change log: ``errors: []``.

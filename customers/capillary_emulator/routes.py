@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .context import Ctx, Reply
-from .handlers import bulk, legacy, meta, preferences, reads, writes
+from .handlers import bulk, legacy, meta, preferences, reads, search, writes
 
 Handler = Callable[[Ctx], Reply]
 
@@ -32,6 +32,7 @@ ROUTES = (
     _route("PUT", "/v2/customers/lookup", "E2b", writes.update_customer_by_lookup),
     _route("GET", "/v2/customers/lookup", "E5b", reads.customer_id),
     _route("GET", "/v2/customers/lookup/customerDetails", "E5", reads.customer_details),
+    _route("GET", "/v2/customers/search", "E13", search.search_customers),
     _route(
         "GET", "/v2/customers/lookup/subscriptions", "E8", preferences.read_subscriptions_by_lookup
     ),

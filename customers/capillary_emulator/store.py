@@ -65,6 +65,17 @@ CREATE TABLE IF NOT EXISTS identifiers (
 );
 CREATE INDEX IF NOT EXISTS identifiers_by_value ON identifiers (type, value);
 CREATE INDEX IF NOT EXISTS identifiers_by_customer ON identifiers (customer_id);
+-- The customer search (E13) matches prefixes of names and identifiers in any case:
+-- each is indexed folded and then by customer, so a search reads its hits in order
+-- straight off the indexes, whatever the number of members.
+CREATE INDEX IF NOT EXISTS profiles_by_first_name
+    ON profiles (search_fold(first_name), customer_id);
+CREATE INDEX IF NOT EXISTS profiles_by_last_name
+    ON profiles (search_fold(last_name), customer_id);
+CREATE INDEX IF NOT EXISTS profiles_by_full_name
+    ON profiles (search_fold(first_name || ' ' || last_name), customer_id);
+CREATE INDEX IF NOT EXISTS identifiers_by_folded_value
+    ON identifiers (search_fold(value), customer_id);
 CREATE TABLE IF NOT EXISTS cards (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     number TEXT NOT NULL UNIQUE,
@@ -176,6 +187,15 @@ RETURNING allowed, tokens
 """
 
 
+def search_fold(value: Any) -> Any:
+    """Text as the customer search compares it: Unicode case folded ("ÉMILE" is "émile").
+
+    SQLite's own lower() folds ASCII only. Every connection registers this before
+    touching the schema, since the search indexes are built on it.
+    """
+    return value.casefold() if isinstance(value, str) else value
+
+
 class Store:
     def __init__(self, path: str = ":memory:") -> None:
         self.path = path
@@ -187,6 +207,7 @@ class Store:
             path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
         )
         self.db.row_factory = sqlite3.Row
+        self.db.create_function("search_fold", 1, search_fold, deterministic=True)
         if path != ":memory:":
             self.db.execute("PRAGMA journal_mode=WAL")
             # WAL with NORMAL survives a process crash; only a power cut may lose the tail.
