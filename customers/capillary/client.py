@@ -56,6 +56,8 @@ from .schemas import (
     Customer,
     CustomerIdResponse,
     CustomerLookup,
+    CustomerSearchQuery,
+    CustomerSearchResponse,
     ExtendedFieldConfigResponse,
     ExtendedFieldsResponse,
     ReadSourceAccount,
@@ -149,6 +151,7 @@ UPDATE_CUSTOMER_V11 = Endpoint("POST", "/v1.1/customer/update", write=True)
 LOOKUP_CUSTOMER = Endpoint("GET", "/v2/customers/lookup/customerDetails")
 LOOKUP_CUSTOMER_ID = Endpoint("GET", "/v2/customers/lookup")
 GET_CUSTOMER = Endpoint("GET", "/v2/customers/{customerId}")
+SEARCH_CUSTOMERS = Endpoint("GET", "/v2/customers/search")
 CHANGE_IDENTIFIER = Endpoint("POST", "/v2/customers/{userId}/changeIdentifier", write=True)
 GET_SUBSCRIPTIONS = Endpoint("GET", "/v2/customers/{customerId}/subscriptions")
 GET_SUBSCRIPTIONS_BY_LOOKUP = Endpoint("GET", "/v2/customers/lookup/subscriptions")
@@ -176,6 +179,7 @@ ENDPOINT_KEYS: tuple[str, ...] = tuple(
         LOOKUP_CUSTOMER,
         LOOKUP_CUSTOMER_ID,
         GET_CUSTOMER,
+        SEARCH_CUSTOMERS,
         CHANGE_IDENTIFIER,
         GET_SUBSCRIPTIONS,
         GET_SUBSCRIPTIONS_BY_LOOKUP,
@@ -456,6 +460,21 @@ class CapillaryClient:
             query=query,
             headers=headers,
         )
+
+    def search_customers(self, q: str, limit: int = 10, offset: int = 0) -> CustomerSearchResponse:
+        """E13 `GET /v2/customers/search`: customers whose first name, last name or any
+        registered identifier starts with `q`, in every source, one page at a time.
+
+        Each hit (`data[]`) has its `user_id`, the `matched_identifiers` (`id_type`
+        is `firstName`, `lastName` or an identifier type such as `mobile`) and the
+        names of its `profiles`; `pagination` echoes `limit` and `offset` and says
+        `total`. Capillary matches the keyword as given: normalise phone numbers
+        and emails first. Raises `ValidationError` for an empty `q`, `limit` outside
+        1-100 or a negative `offset`; `Rejected`, `Unavailable`, `RateLimited`,
+        `AuthFailed`, `IntegrationError`.
+        """
+        query = CustomerSearchQuery.model_validate({"q": q, "limit": limit, "offset": offset})
+        return self._send(SEARCH_CUSTOMERS, CustomerSearchResponse, query=query.to_query())
 
     # --- E7-E9: identifiers, subscriptions, status ----------------------------
 

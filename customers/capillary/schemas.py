@@ -504,6 +504,25 @@ class AuditLogQuery(WireModel):
         }
 
 
+class CustomerSearchQuery(WireModel):
+    """E13 `GET /v2/customers/search`: a keyword matched as a prefix, and the page."""
+
+    q: str = Field(min_length=1, max_length=255)
+    limit: int = Field(default=10, ge=1, le=100)
+    offset: int = Field(default=0, ge=0)
+
+    @field_validator("q")
+    @classmethod
+    def _keyword(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if not value:
+            raise ValueError("the keyword is empty")
+        return value
+
+    def to_query(self) -> dict[str, str]:
+        return {"q": self.q, "limit": str(self.limit), "offset": str(self.offset)}
+
+
 # v1.1 wraps every repeated element: {"field": [...]}, {"customer": [...]}.
 # XML-to-JSON conversions send a lone element as an object, so accept that too.
 def _as_list(value: object) -> object:
@@ -962,6 +981,42 @@ class AuditLogResponse(CapillaryResponse):
 
     data: list[AuditRow] = Field(default_factory=list)
     pagination: Pagination | None = None
+
+
+class MatchedIdentifier(WireModel):
+    """What made a search hit: `firstName`, `lastName` or an identifier type, and its value."""
+
+    id_type: str
+    id_value: str | None = None
+    source: str | None = None
+    account_id: str | None = None
+
+
+class SearchProfile(WireModel):
+    source: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+
+
+class SearchHit(WireModel):
+    user_id: int
+    matched_identifiers: list[MatchedIdentifier] = Field(default_factory=list)
+    profiles: list[SearchProfile] = Field(default_factory=list)
+
+
+class SearchPagination(WireModel):
+    limit: int | None = None
+    offset: int | None = None
+    total: int | None = None
+
+
+class CustomerSearchResponse(CapillaryResponse):
+    """E13 customer search: one page of hits, each with what matched and its profiles."""
+
+    success_keys = ("data", "pagination")
+
+    pagination: SearchPagination | None = None
+    data: list[SearchHit] = Field(default_factory=list)
 
 
 class TokenData(WireModel):

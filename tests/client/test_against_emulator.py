@@ -94,6 +94,18 @@ def test_lookups_and_get_by_id_agree(client, member):
     assert by_id.extended_fields["gender"] == "Female"
 
 
+def test_search_finds_a_member_by_the_start_of_a_name_or_identifier(client, member):
+    by_name = client.search_customers("as")
+    assert [hit.user_id for hit in by_name.data] == [member]
+    assert by_name.pagination is not None
+    assert by_name.pagination.total == 1
+    matched = {(m.id_type, m.id_value) for m in by_name.data[0].matched_identifiers}
+    assert matched == {("firstName", "Asha"), ("email", "asha@example.com")}
+    assert by_name.data[0].profiles[0].last_name == "Rao"
+    assert [hit.user_id for hit in client.search_customers(MOBILE[:6]).data] == [member]
+    assert client.search_customers("zz").data == []
+
+
 def test_an_unknown_member_is_not_found(client):
     with pytest.raises(cap.NotFound):
         client.lookup_customer(by_mobile("919900000099"))

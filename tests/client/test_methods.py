@@ -236,6 +236,41 @@ def test_it_gets_a_customer_by_id(client: CapillaryClient, capillary: FakeCapill
     assert customer.id == 5
 
 
+def test_it_searches_customers_and_reads_the_documented_sample(
+    client: CapillaryClient, capillary: FakeCapillary
+) -> None:
+    capillary.queue(answer(200, fixture("ref_e13_search_response.json")))
+
+    found = client.search_customers("  tom ", limit=10, offset=0)
+
+    assert capillary.calls() == ["GET /v2/customers/search"]
+    assert sent_query(capillary) == {"q": "tom", "limit": "10", "offset": "0"}
+    assert capillary.last.content == b""
+    assert found.pagination is not None
+    assert (found.pagination.limit, found.pagination.offset, found.pagination.total) == (10, 0, 33)
+    assert [hit.user_id for hit in found.data] == [261504789, 261506099, 261504579, 261506077]
+    matched = found.data[0].matched_identifiers[0]
+    assert (matched.id_type, matched.id_value, matched.source, matched.account_id) == (
+        "firstName",
+        "Tom",
+        "INSTORE",
+        "",
+    )
+    profile = found.data[0].profiles[0]
+    assert (profile.source, profile.first_name, profile.last_name) == ("INSTORE", "Tom", "Sawyer")
+
+
+def test_a_search_page_defaults_to_ten_from_the_start(
+    client: CapillaryClient, capillary: FakeCapillary
+) -> None:
+    capillary.queue(answer(200, {"pagination": {}, "data": [], "warnings": [], "errors": []}))
+
+    found = client.search_customers("99455")
+
+    assert sent_query(capillary) == {"q": "99455", "limit": "10", "offset": "0"}
+    assert found.data == []
+
+
 def test_it_changes_identifiers(client: CapillaryClient, capillary: FakeCapillary) -> None:
     capillary.queue(answer(200, {"createdId": 9, "warnings": []}))
 
@@ -434,6 +469,10 @@ def test_it_escapes_path_parameters(client: CapillaryClient, capillary: FakeCapi
             "0.profiles.0.identifiers",
         ),
         (lambda c: c.get_audit_logs(1, entity_type="ORDER"), "entity_type"),
+        (lambda c: c.search_customers("   "), "q"),
+        (lambda c: c.search_customers("tom", limit=101), "limit"),
+        (lambda c: c.search_customers("tom", limit=0), "limit"),
+        (lambda c: c.search_customers("tom", offset=-1), "offset"),
     ],
 )
 def test_it_sends_nothing_when_the_input_breaks_a_documented_limit(

@@ -15,6 +15,7 @@ from customers.capillary.schemas import (
     CouponEffect,
     CustomerIdResponse,
     CustomerLookup,
+    CustomerSearchResponse,
     ExtendedFieldConfigResponse,
     ExtendedFieldsResponse,
     OtherEffect,
@@ -65,6 +66,7 @@ MODEL_FOR_FIXTURE: dict[str, Any] = {
     "ref_e11_audit_row.json": AuditRow,
     "ref_e12_bad_key_response.json": TokenResponse,
     "ref_rate_limited_response.json": WriteResponse,
+    "ref_e13_search_response.json": CustomerSearchResponse,
 }
 
 # The documented normalisation: booleans sent as "true"/"false" become JSON
