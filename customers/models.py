@@ -21,23 +21,6 @@ class StaffCapability(models.Model):
         return "staff capability"
 
 
-class LoginFailure(models.Model):
-    """A failed sign-in, kept for throttling guessing attempts across every process."""
-
-    username = models.CharField(max_length=150)
-    ip_address = models.GenericIPAddressField(null=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["username", "created_at"]),
-            models.Index(fields=["ip_address", "created_at"]),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.username} from {self.ip_address} at {self.created_at:%Y-%m-%d %H:%M}"
-
-
 class AppendOnlyError(Exception):
     """Raised when code tries to change or remove the change history."""
 

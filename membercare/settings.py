@@ -7,9 +7,11 @@ deployment never turns into a console that half works.
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -124,6 +126,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "csp",
+    "axes",
     "django_tasks",
     "django_tasks_db",
     "customers",
@@ -141,6 +144,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "customers.console.middleware.HtmxMessagesMiddleware",
+    # Last, as django-axes asks: it turns a lockout during sign-in into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "membercare.urls"
@@ -196,6 +201,34 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
+# Addresses (or networks) of our own reverse proxies: X-Forwarded-For is believed only
+# from them. Empty: REMOTE_ADDR is the client.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES must list IP addresses or networks, not {_proxy!r}."
+        ) from None
+
+# Sign-in throttling (django-axes): failures are counted per username *and* address, so
+# one person's typos or an attacker's guesses never lock out someone else signing in
+# from the same address (behind a TLS proxy or a shop's NAT, everyone shares one).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(seconds=LOGIN_FAILURE_WINDOW_SECONDS)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "customers.console.addresses.axes_client_address"
+AXES_USERNAME_CALLABLE = "customers.console.addresses.axes_username"
+AXES_LOCKOUT_CALLABLE = "customers.console.forms.locked_out"
+# Successful sign-ins are not logged by axes (AccessLog would grow without end).
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")

@@ -1,54 +1,52 @@
-"""The sign-in form: Django's, with failures throttled in the database."""
+"""The sign-in form: Django's, throttled by django-axes, refusing demo accounts in production."""
 
-from datetime import timedelta
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
-from django.utils import timezone
+from django.contrib.auth.models import User
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
-from customers.models import LoginFailure
+from customers.console.roles import DEMO_GROUP
+
+THROTTLED = (
+    "Too many failed sign-in attempts for this username from your address. Wait {minutes} "
+    "minutes and try again, or ask an administrator to reset your password."
+)
 
 
 class ThrottledLoginForm(AuthenticationForm):
-    """Django's login form, refusing to check passwords after repeated failures.
-
-    Failures are counted per username and per address over a sliding window, in
-    the database so that every web process sees the same count.
-    """
+    """Django's login form. django-axes counts the failures (AxesStandaloneBackend) and,
+    past the limit for one username from one address, `locked_out` answers instead."""
 
     error_messages = {
         **AuthenticationForm.error_messages,
-        "throttled": (
-            "Too many failed sign-in attempts. Wait %(minutes)d minutes and try again, "
-            "or ask an administrator to reset your password."
+        "demo_account": (
+            "Demo accounts cannot sign in when DEBUG is off. Ask an administrator for "
+            "an account of your own."
         ),
     }
 
-    def clean(self) -> dict[str, Any]:
-        username = (self.cleaned_data.get("username") or "").strip().lower()
-        address = self.request.META.get("REMOTE_ADDR") if self.request else None
-        if username and self._is_throttled(username, address):
-            raise forms.ValidationError(
-                self.error_messages["throttled"],
-                code="throttled",
-                params={"minutes": max(1, settings.LOGIN_FAILURE_WINDOW_SECONDS // 60)},
-            )
-        try:
-            cleaned = super().clean()
-        except forms.ValidationError:
-            if username:
-                LoginFailure.objects.create(username=username, ip_address=address)
-            raise
-        LoginFailure.objects.filter(username=username).delete()
-        return cleaned
+    def confirm_login_allowed(self, user: User) -> None:
+        super().confirm_login_allowed(user)
+        if not settings.DEBUG and user.groups.filter(name=DEMO_GROUP).exists():
+            raise forms.ValidationError(self.error_messages["demo_account"], code="demo_account")
 
-    def _is_throttled(self, username: str, address: str | None) -> bool:
-        since = timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
-        recent = LoginFailure.objects.filter(created_at__gte=since)
-        limit = settings.LOGIN_FAILURE_LIMIT
-        if recent.filter(username=username).count() >= limit:
-            return True
-        # An address may try a few accounts (a shared till), but not spray many.
-        return bool(address) and recent.filter(ip_address=address).count() >= limit * 4
+
+def locked_out(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """AXES_LOCKOUT_CALLABLE: the sign-in page again, saying why, with status 429."""
+    # Unbound: a bound form would authenticate again, and count one more failure.
+    form = ThrottledLoginForm(request, initial={"username": request.POST.get("username", "")})
+    minutes = max(1, int(settings.LOGIN_FAILURE_WINDOW_SECONDS) // 60)
+    context = {
+        "form": form,
+        "next": request.POST.get("next", ""),
+        "lockout": THROTTLED.format(minutes=minutes),
+    }
+    return render(request, "registration/login.html", context, status=429)

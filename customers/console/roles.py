@@ -44,6 +44,8 @@ CAPABILITY_LABELS: dict[Capability, str] = {
 SUPPORT = "Support staff"
 STORE_MANAGER = "Store manager"
 AUDITOR = "Auditor"
+# Not a role: marks the accounts `create_demo_accounts` made, refused at sign-in with DEBUG off.
+DEMO_GROUP = "Demo accounts"
 
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     SUPPORT: frozenset(

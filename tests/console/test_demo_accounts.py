@@ -38,3 +38,24 @@ def test_it_refuses_when_debug_is_off(db, settings):
     with pytest.raises(CommandError, match="DEBUG is off"):
         call_command("create_demo_accounts")
     assert not User.objects.exists()
+
+
+def test_the_accounts_are_marked_as_demo_accounts_even_when_made_before_the_mark(
+    db, settings, tmp_path
+):
+    from django.contrib.auth.models import Group
+
+    from customers.console.roles import DEMO_GROUP
+
+    settings.DEBUG = True
+    settings.VAR_DIR = tmp_path
+    call_command("create_demo_accounts")
+    assert set(User.objects.filter(groups__name=DEMO_GROUP).values_list("username", flat=True)) == {
+        "support",
+        "store",
+        "auditor",
+        "admin",
+    }
+    Group.objects.get(name=DEMO_GROUP).user_set.clear()
+    call_command("create_demo_accounts")
+    assert User.objects.filter(groups__name=DEMO_GROUP).count() == 4

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandError
 
-from customers.console.roles import AUDITOR, STORE_MANAGER, SUPPORT
+from customers.console.roles import AUDITOR, DEMO_GROUP, STORE_MANAGER, SUPPORT
 
 DEMO_ACCOUNTS = (
     ("support", "Sam", "Support", SUPPORT),
@@ -25,7 +25,11 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             raise CommandError("Demo accounts are refused when DEBUG is off.")
         record = Path(settings.VAR_DIR) / "demo-accounts.txt"
-        if User.objects.filter(username__in=[a[0] for a in DEMO_ACCOUNTS]).exists():
+        demo, _ = Group.objects.get_or_create(name=DEMO_GROUP)
+        existing = User.objects.filter(username__in=[a[0] for a in DEMO_ACCOUNTS])
+        if existing.exists():
+            # Accounts made before the mark existed get it too (a no-op afterwards).
+            demo.user_set.add(*existing)
             if record.exists():
                 self.stdout.write("Demo accounts (created earlier):\n" + record.read_text())
             else:
@@ -42,6 +46,7 @@ class Command(BaseCommand):
                 is_staff=role is None,
                 is_superuser=role is None,
             )
+            user.groups.add(demo)
             if role:
                 user.groups.add(Group.objects.get(name=role))
             lines.append(f"  {role or 'Administrator':<14} {username:<8} {password}")
