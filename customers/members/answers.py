@@ -144,7 +144,12 @@ def banner_for(error: cap.CapillaryError, *, write: bool) -> str:
             )
         return f"Capillary did not answer.{nothing} Try again in a moment."
     if isinstance(error, cap.RateLimited):
-        wait = f" in {int(error.retry_after) + 1} seconds" if error.retry_after else " shortly"
+        seconds = int(error.retry_after or 0) + 1
+        wait = (
+            f" in {seconds} second{'s' if seconds != 1 else ''}"
+            if error.retry_after
+            else " shortly"
+        )
         return f"Capillary's rate limit for the org is used up.{nothing} Try again{wait}."
     if isinstance(error, cap.AuthFailed):
         return (

@@ -23,7 +23,7 @@ document.addEventListener("keydown", (event) => {
 // After a save, the answer is where staff look: scrolled into view and focused, so a screen
 // reader reads it and nobody presses Save again during an outage. The first thing found wins:
 // Capillary's answer, the form's own errors, the first field in error, a confirmation.
-const ANSWER_SELECTORS = ["[data-answer]", ".form-errors[role=alert]", "[aria-invalid=true]", "[data-consequence]", "[data-confirm-delete]"];
+const ANSWER_SELECTORS = ["[data-capillary-answer]", ".form-errors[role=alert]", "[aria-invalid=true]", "[data-consequence]", "[data-confirm-delete]"];
 
 function focusAnswer(root) {
   for (const selector of ANSWER_SELECTORS) {
@@ -52,7 +52,7 @@ document.addEventListener("DOMContentLoaded", () => {
     heading.focus();
     return;
   }
-  if (document.querySelector("[data-answer]")) focusAnswer(document.querySelector("main") ?? document);
+  if (document.querySelector("[data-capillary-answer]")) focusAnswer(document.querySelector("main") ?? document);
 });
 
 // The receipt's Print button; hidden without JavaScript, where the browser's own print remains.
