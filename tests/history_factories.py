@@ -18,10 +18,13 @@ BEFORE = {
         {
             "firstName": "Asha",
             "lastName": "Rao",
+            "source": "INSTORE",
             "identifiers": [{"type": "mobile", "value": "919000000001"}],
+            "attribution": {"modifiedDate": "2026-01-01T10:00:00Z"},
         }
     ],
-    "statusLabel": "Active",
+    "customerStatus": {"label": "Active", "labelId": 54, "status": "ACTIVE"},
+    "pointsSummary": {"loyaltyPoints": 100.0},
 }
 AFTER = {
     "id": 100,
@@ -29,12 +32,16 @@ AFTER = {
         {
             "firstName": "Aasha",
             "lastName": "Rao",
+            "source": "INSTORE",
             "identifiers": [
                 {"type": "mobile", "value": "919000000001"},
                 {"type": "email", "value": "asha@example.com"},
             ],
+            "attribution": {"modifiedDate": "2026-03-01T10:00:00Z"},
         }
     ],
+    "customerStatus": {"label": "On Hold", "labelId": 55, "status": "SUSPENDED"},
+    "pointsSummary": {"loyaltyPoints": 100.0},
 }
 
 

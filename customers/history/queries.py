@@ -368,60 +368,6 @@ def _start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-@dataclass(frozen=True)
-class Change:
-    path: str
-    kind: Literal["added", "removed", "changed"]
-    before: str
-    after: str
-
-
-def diff_snapshots(before: Any, after: Any) -> list[Change]:
-    """Field-level differences between two member snapshots, by dotted path.
-
-    Lists are compared by position (`identifiers.0.value`), which is how
-    Capillary returns them.
-    """
-    old, new = flatten(before), flatten(after)
-    changes = []
-    for path in sorted(old.keys() | new.keys(), key=_path_key):
-        if path not in old:
-            changes.append(Change(path, "added", "", _shown(new[path])))
-        elif path not in new:
-            changes.append(Change(path, "removed", _shown(old[path]), ""))
-        elif old[path] != new[path]:
-            changes.append(Change(path, "changed", _shown(old[path]), _shown(new[path])))
-    return changes
-
-
-def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    """Nested JSON as {dotted path: leaf}; empty containers are leaves of their own."""
-    if isinstance(value, dict) and value:
-        items: Any = value.items()
-    elif isinstance(value, list) and value:
-        items = enumerate(value)
-    elif value is None and not prefix:
-        return {}
-    else:
-        return {prefix: value} if prefix else {"(whole value)": value}
-    flat: dict[str, Any] = {}
-    for key, item in items:
-        flat.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
-    return flat
-
-
-def _path_key(path: str) -> list[tuple[int, int | str]]:
-    # identifiers.2 before identifiers.10
-    return [
-        (0, int(part)) if part.isascii() and part.isdigit() else (1, part)
-        for part in path.split(".")
-    ]
-
-
-def _shown(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
 def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
 

@@ -9,10 +9,10 @@ from customers.console import spreadsheet
 from customers.console.permissions import can, requires
 from customers.console.roles import Capability
 from customers.history import audit
+from customers.history.diffs import describe_changes
 from customers.history.queries import (
     Cursor,
     HistoryFilterForm,
-    diff_snapshots,
     export_rows,
     page_of_history,
     pretty_json,
@@ -55,7 +55,9 @@ def history_detail(request: HttpRequest, pk: int) -> HttpResponse:
     entry = get_object_or_404(AuditEntry, pk=pk)
     context = {
         "entry": entry,
-        "changes": diff_snapshots(entry.before, entry.after),
+        "changes": describe_changes(entry.before, entry.after),
+        "before_json": pretty_json(entry.before) if entry.before is not None else "",
+        "after_json": pretty_json(entry.after) if entry.after is not None else "",
         "request_json": pretty_json(entry.request),
         "response_json": pretty_json(entry.response),
         "side_effects_json": pretty_json(entry.side_effects) if entry.side_effects else "",

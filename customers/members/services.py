@@ -236,21 +236,18 @@ def existing_member_id(
     return answer.entity
 
 
-def _before(customer_id: int, loaded: Customer | None) -> dict[str, Any] | None:
-    """The member as the screen just loaded it, or fetched now for the audit trail."""
-    if loaded is not None:
-        return loaded.model_dump(mode="json", by_alias=True, exclude_none=True)
-    return snapshot(customer_id)
-
-
 def snapshot(customer_id: int | None) -> dict[str, Any] | None:
-    """A member as the audit trail keeps it; None when it cannot be read now."""
+    """A member as the audit trail keeps it; None when it cannot be read now.
+
+    The before and the after of a write are both taken here, just before and just
+    after the call, so they compare like with like: every source's profile and
+    the embeds the profile screen shows (a screen's own copy may be minutes old
+    and read for one source only).
+    """
     if customer_id is None:
         return None
     try:
-        member = get_client().get_customer(
-            customer_id, source="ALL", embed=("subscriptions", "mlp")
-        )
+        member = get_client().get_customer(customer_id, source="ALL", embed=PROFILE_EMBEDS)
     except cap.CapillaryError as error:
         logger.warning("snapshot of customer %s failed: %s", customer_id, error)
         return None
@@ -294,7 +291,6 @@ def update_profile(
     reason: str,
     use_async: bool = False,
     action: str = Action.UPDATE_PROFILE,
-    before: Customer | None = None,
 ) -> WriteResult:
     return _recorded_write(
         actor=actor,
@@ -304,7 +300,7 @@ def update_profile(
         customer_id=customer_id,
         source=source,
         account_id=account_id,
-        before=_before(customer_id, before),
+        before=snapshot(customer_id),
         call=lambda: get_client().update_customer(
             customer_id,
             changes,
@@ -324,7 +320,6 @@ def enroll_member(
     account_id: str = "",
     changes: UpdateCustomerRequest,
     reason: str,
-    before: Customer | None = None,
 ) -> WriteResult:
     """Enrollment is an update carrying loyaltyProgramEnrollments (and loyalty type)."""
     return update_profile(
@@ -335,7 +330,6 @@ def enroll_member(
         changes=changes,
         reason=reason,
         action=Action.ENROLL,
-        before=before,
     )
 
 
@@ -347,7 +341,6 @@ def change_identifiers(
     account_id: str = "",
     change: ChangeIdentifierRequest,
     reason: str,
-    before: Customer | None = None,
 ) -> WriteResult:
     first = (change.add or change.remove)[0]
     return _recorded_write(
@@ -359,7 +352,7 @@ def change_identifiers(
         identifier=(first.type, first.value or ""),
         source=source,
         account_id=account_id,
-        before=_before(customer_id, before),
+        before=snapshot(customer_id),
         call=lambda: get_client().change_identifier(
             customer_id,
             change,
@@ -376,7 +369,6 @@ def change_subscriptions(
     customer_id: int,
     change: SubscriptionChange,
     reason: str,
-    before: Customer | None = None,
 ) -> WriteResult:
     def call() -> WriteResponse:
         answer = get_client().update_subscriptions(customer_id, change, actor=actor_context(actor))
@@ -388,7 +380,7 @@ def change_subscriptions(
         reason=reason,
         body=change.to_wire(),
         customer_id=customer_id,
-        before=_before(customer_id, before),
+        before=snapshot(customer_id),
         call=call,
     )
 
@@ -400,7 +392,6 @@ def change_status(
     lookup: CustomerLookup,
     label: str,
     reason: str,
-    before: Customer | None = None,
 ) -> WriteResult:
     change = StatusChange(label=label, reason=reason)
     return _recorded_write(
@@ -412,7 +403,7 @@ def change_status(
         identifier=(lookup.identifier_name, lookup.identifier_value),
         source=lookup.source,
         account_id=lookup.account_id or "",
-        before=_before(customer_id, before),
+        before=snapshot(customer_id),
         call=lambda: get_client().change_status(lookup, change, actor=actor_context(actor)),
     )
 

@@ -678,7 +678,6 @@ def edit_profile(
             changes=changes,
             reason=form.cleaned_data["reason"],
             use_async=form.cleaned_data.get("use_async", False),
-            before=found,
         )
     except cap.CapillaryError as error:
         context["answer"] = answers.failure(error, form, field_map=EDIT_FIELD_MAP)
@@ -767,7 +766,6 @@ def enroll(request: HttpRequest, found: Customer, source: str, account_id: str) 
                 account_id=account_id,
                 changes=UpdateCustomerRequest.model_validate(body),
                 reason=form.cleaned_data["reason"],
-                before=found,
             )
         except ValidationError as invalid:
             answers.validation_failure(
@@ -835,7 +833,6 @@ def identifiers(
             account_id=account_id,
             change=change,
             reason=data["reason"],
-            before=found,
         )
     except ValidationError as invalid:
         answers.validation_failure(invalid, form, {"value": "value"})
@@ -965,7 +962,6 @@ def subscriptions(
                     customer_id=customer_id,
                     change=change,
                     reason=form.cleaned_data["reason"],
-                    before=found,
                 )
             except ValidationError as invalid:
                 answers.validation_failure(invalid, form, {})
@@ -1005,7 +1001,6 @@ def status(request: HttpRequest, found: Customer, source: str, account_id: str) 
                     lookup=lookup,
                     label=label,
                     reason=form.cleaned_data["reason"],
-                    before=found,
                 )
             except cap.CapillaryError as error:
                 context["answer"] = answers.failure(
