@@ -22,7 +22,13 @@ from django.conf import settings
 from customers.capillary.auth import BasicAuth, OAuthAuth
 from customers.capillary.client import CapillaryClient, UserContext
 from customers.capillary.errors import CapillaryError
-from customers.capillary.ratelimit import InMemoryRateLimiter, RateLimiter, SqliteRateLimiter
+from customers.capillary.ratelimit import (
+    InMemoryRateLimiter,
+    PostgresRateLimiter,
+    RateLimiter,
+    RedisRateLimiter,
+    SqliteRateLimiter,
+)
 from customers.capillary.transport import Timeouts
 
 # Requests per minute per endpoint: the EMEA row of Capillary's rate-limit table
@@ -102,11 +108,36 @@ def _auth() -> BasicAuth | OAuthAuth:
 
 
 def _rate_limiter() -> RateLimiter:
+    """The backend settings chose (see CAPILLARY_RATE_LIMIT_BACKEND in settings)."""
     limits = {**DEFAULT_RATE_LIMITS, **settings.CAPILLARY_RATE_LIMITS}
+    margin = settings.CAPILLARY_RATE_LIMIT_MARGIN_MS / 1000
+    backend = settings.CAPILLARY_RATE_LIMIT_BACKEND
+    if backend == "redis":
+        return RedisRateLimiter(settings.REDIS_URL, limits, margin=margin)
+    if backend == "postgres":
+        return PostgresRateLimiter(_postgres_conninfo(), limits, margin=margin)
     state = settings.CAPILLARY_RATE_LIMIT_STATE
-    if state == ":memory:":
-        return InMemoryRateLimiter(limits)
-    return SqliteRateLimiter(state, limits)
+    if backend == "memory" or state == ":memory:":
+        return InMemoryRateLimiter(limits, margin=margin)
+    return SqliteRateLimiter(state, limits, margin=margin)
+
+
+def _postgres_conninfo() -> str:
+    """libpq's connection string for the console's own database."""
+    from psycopg.conninfo import make_conninfo
+
+    database = settings.DATABASES["default"]
+    options = {
+        "host": database.get("HOST") or None,
+        "port": str(database.get("PORT") or "") or None,
+        "dbname": database.get("NAME"),
+        "user": database.get("USER") or None,
+        "password": database.get("PASSWORD") or None,
+    }
+    for name in ("sslmode", "sslrootcert", "sslcert", "sslkey"):
+        if database.get("OPTIONS", {}).get(name):
+            options[name] = database["OPTIONS"][name]
+    return make_conninfo(**{key: value for key, value in options.items() if value})
 
 
 def actor_context(user: Any) -> UserContext:

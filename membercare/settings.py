@@ -313,6 +313,40 @@ CAPILLARY_RATE_LIMITS = env_json_object("CAPILLARY_RATE_LIMITS")
 CAPILLARY_RATE_LIMIT_STATE = env_str(
     "CAPILLARY_RATE_LIMIT_STATE", str(VAR_DIR / "capillary-rate-limit.sqlite3")
 )
+# Where the shared quota lives. "auto": Redis when REDIS_URL is set, else PostgreSQL
+# when the database is PostgreSQL (every host shares it), else the SQLite file above
+# (one host). ":memory:" as the state keeps it in the process (tests).
+REDIS_URL = env_str("REDIS_URL")
+CAPILLARY_RATE_LIMIT_BACKEND = env_choice(
+    "CAPILLARY_RATE_LIMIT_BACKEND", "auto", ("auto", "sqlite", "postgres", "redis", "memory")
+)
+if CAPILLARY_RATE_LIMIT_BACKEND == "auto":
+    if REDIS_URL:
+        CAPILLARY_RATE_LIMIT_BACKEND = "redis"
+    elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        CAPILLARY_RATE_LIMIT_BACKEND = "postgres"
+    elif CAPILLARY_RATE_LIMIT_STATE == ":memory:":
+        CAPILLARY_RATE_LIMIT_BACKEND = "memory"
+    else:
+        CAPILLARY_RATE_LIMIT_BACKEND = "sqlite"
+if CAPILLARY_RATE_LIMIT_BACKEND == "redis" and not REDIS_URL.startswith(
+    ("redis://", "rediss://", "unix://")
+):
+    raise ImproperlyConfigured(
+        "CAPILLARY_RATE_LIMIT_BACKEND=redis needs REDIS_URL "
+        f"(redis://host:6379/0, rediss:// or unix://), not {REDIS_URL!r}."
+    )
+if (
+    CAPILLARY_RATE_LIMIT_BACKEND == "postgres"
+    and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql"
+):
+    raise ImproperlyConfigured(
+        "CAPILLARY_RATE_LIMIT_BACKEND=postgres needs a PostgreSQL DATABASE_URL."
+    )
+# Capillary counts a request when it arrives, the limiter when it leaves: each
+# grant holds its slot this much longer than the window, so a request that
+# travels slower than the one a minute later cannot make one too many.
+CAPILLARY_RATE_LIMIT_MARGIN_MS = env_int("CAPILLARY_RATE_LIMIT_MARGIN_MS", 250, minimum=0)
 CAPILLARY_EMULATOR_STATE = env_str(
     "CAPILLARY_EMULATOR_STATE", str(VAR_DIR / "capillary-emulator.sqlite3")
 )

@@ -10,6 +10,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CAPILLARY_BASE_URL = ""
 CAPILLARY_EMULATOR_STATE = ":memory:"
 CAPILLARY_RATE_LIMIT_STATE = ":memory:"
+# Each test process keeps its own quota, even on PostgreSQL or with REDIS_URL set.
+CAPILLARY_RATE_LIMIT_BACKEND = "memory"
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 # Batches sent from pool threads would not see a test's uncommitted rows.
 IMPORT_IN_FLIGHT_BATCHES = 1

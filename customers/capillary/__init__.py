@@ -21,7 +21,13 @@ from .errors import (
     Unavailable,
     describe,
 )
-from .ratelimit import InMemoryRateLimiter, RateLimiter, SqliteRateLimiter
+from .ratelimit import (
+    InMemoryRateLimiter,
+    PostgresRateLimiter,
+    RateLimiter,
+    RedisRateLimiter,
+    SqliteRateLimiter,
+)
 from .schemas import field_errors
 from .transport import RetryPolicy, Timeouts
 
@@ -39,8 +45,10 @@ __all__ = [
     "IntegrationError",
     "NotFound",
     "OAuthAuth",
+    "PostgresRateLimiter",
     "RateLimited",
     "RateLimiter",
+    "RedisRateLimiter",
     "Rejected",
     "RetryPolicy",
     "SqliteRateLimiter",

@@ -15,7 +15,9 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("CAPILLARY_", "DJANGO_", "DATABASE_URL", "DEBUG", "SECRET_KEY"))
+        if not key.startswith(
+            ("CAPILLARY_", "DJANGO_", "DATABASE_URL", "DEBUG", "SECRET_KEY", "REDIS_URL")
+        )
     }
     environment.update(env, DJANGO_SETTINGS_MODULE="membercare.settings")
     return subprocess.run(
@@ -96,6 +98,11 @@ def test_it_accepts_good_values():
         ({"CAPILLARY_EMULATOR_ORG": "/nonexistent/org.json"}, "CAPILLARY_EMULATOR_ORG"),
         ({"DATABASE_URL": "nosuchdb://x"}, "DATABASE_URL"),
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
+        ({"CAPILLARY_RATE_LIMIT_BACKEND": "etcd"}, "CAPILLARY_RATE_LIMIT_BACKEND"),
+        ({"CAPILLARY_RATE_LIMIT_BACKEND": "redis"}, "REDIS_URL"),
+        ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
+        ({"CAPILLARY_RATE_LIMIT_BACKEND": "postgres"}, "PostgreSQL DATABASE_URL"),
+        ({"CAPILLARY_RATE_LIMIT_MARGIN_MS": "-1"}, "CAPILLARY_RATE_LIMIT_MARGIN_MS"),
     ],
 )
 def test_it_stops_start_up_naming_the_bad_variable(env, named):
@@ -121,3 +128,72 @@ def test_check_deploy_reports_nothing_with_production_values(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "backend"),
+    [
+        ({}, "sqlite"),
+        ({"DATABASE_URL": "postgres://membercare:secret@db.example:5432/membercare"}, "postgres"),
+        (
+            {
+                "DATABASE_URL": "postgres://membercare:secret@db.example:5432/membercare",
+                "REDIS_URL": "redis://cache.example:6379/0",
+            },
+            "redis",
+        ),
+        ({"REDIS_URL": "redis://cache.example:6379/0"}, "redis"),
+        (
+            {
+                "DATABASE_URL": "postgres://membercare:secret@db.example:5432/membercare",
+                "CAPILLARY_RATE_LIMIT_BACKEND": "sqlite",
+            },
+            "sqlite",
+        ),
+    ],
+)
+def test_the_rate_limiter_backend_follows_the_database_and_redis_url(env, backend):
+    result = run_manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.CAPILLARY_RATE_LIMIT_BACKEND)",
+        **env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == backend  # after shell's import notice
+
+
+@pytest.mark.parametrize(
+    ("backend", "kind"),
+    [
+        ("sqlite", "SqliteRateLimiter"),
+        ("postgres", "PostgresRateLimiter"),
+        ("redis", "RedisRateLimiter"),
+        ("memory", "InMemoryRateLimiter"),
+    ],
+)
+def test_the_gateway_builds_the_limiter_the_settings_chose(backend, kind, settings, tmp_path):
+    from customers import gateway
+
+    settings.CAPILLARY_RATE_LIMIT_BACKEND = backend
+    settings.CAPILLARY_RATE_LIMIT_STATE = str(tmp_path / "quota.sqlite3")
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    settings.DATABASES = {
+        **settings.DATABASES,
+        "default": {
+            **settings.DATABASES["default"],
+            "HOST": "db.example",
+            "PORT": 5433,
+            "NAME": "membercare",
+            "USER": "console",
+            "PASSWORD": "pw",
+        },
+    }
+
+    limiter = gateway._rate_limiter()  # builds only: no connection is opened yet
+
+    assert type(limiter).__name__ == kind
+    if backend == "postgres":
+        assert "host=db.example" in limiter._conninfo
+        assert "port=5433" in limiter._conninfo
+        assert "dbname=membercare" in limiter._conninfo
