@@ -1,12 +1,20 @@
 """A bulk import at scale: N rows through the real console processes, against the emulator.
 
     .venv/bin/python -m bench.bulk_import --rows 100000 --rate 300 --batch 100
+    .venv/bin/python -m bench.bulk_import --rows 100000 --rate 600 --workers 2 \
+        --database-url postgres://membercare:membercare@127.0.0.1:5432/membercare_bench
 
 Everything runs as it does under `make run`, in a temporary directory: the web
-process (`runserver`), one task worker (`db_worker`), and the emulator served on
-a socket (`capillary_emulator`, as a remote Capillary would be) with its own
-state file. The emulator allows `--rate` bulk-upsert requests a minute, and the
-console's shared limiter is configured to the same quota.
+process (`runserver`), `--workers` task workers (`db_worker`, each joining the one
+import: IMPORT_WORKERS_PER_JOB), and the emulator served on a socket
+(`capillary_emulator`, as a remote Capillary would be) with its own state file.
+The emulator allows `--rate` bulk-upsert requests a minute, and the console's
+shared limiter is configured to the same quota (on PostgreSQL, the limiter is
+PostgreSQL's too, as settings choose by default).
+
+The console's database is a SQLite file in the temporary directory, or with
+`--database-url` a PostgreSQL database that the script DROPS and creates afresh
+(name a scratch database; the role needs CREATEDB).
 
 The script signs in, uploads the file, opens the preview, starts the import and
 watches the job until it ends, then downloads the result CSV. It reports:
@@ -87,12 +95,17 @@ def members_file(rows: int) -> bytes:
 class Console:
     """The console's processes in one temporary directory."""
 
-    def __init__(self, workdir: Path, rate: int, batch: int) -> None:
+    def __init__(
+        self, workdir: Path, rate: int, batch: int, database_url: str = "", workers: int = 1
+    ) -> None:
         self.workdir = workdir
         org = json.loads(DEFAULT_ORG.read_text())
         org["rate_limits"]["endpoints"]["E3"] = {"limit": rate, "per_seconds": 60}
         (workdir / "org.json").write_text(json.dumps(org))
         self.database = workdir / "console.sqlite3"
+        self.database_url = database_url or f"sqlite:///{self.database}"
+        if database_url:
+            recreate_database(database_url)
         self.emulator_port = free_port()
         self.web_port = free_port()
         self.env = {
@@ -100,7 +113,7 @@ class Console:
             "DJANGO_SETTINGS_MODULE": "membercare.settings",
             "DEBUG": "true",
             "LOG_LEVEL": "warning",
-            "DATABASE_URL": f"sqlite:///{self.database}",
+            "DATABASE_URL": self.database_url,
             "CAPILLARY_BASE_URL": f"http://127.0.0.1:{self.emulator_port}",
             "CAPILLARY_TILL_CODE": "membercare.till",
             "CAPILLARY_TILL_PASSWORD": "membercare123",
@@ -109,6 +122,7 @@ class Console:
             "CAPILLARY_RATE_LIMIT_STATE": str(workdir / "rate-limit.sqlite3"),
             "CAPILLARY_RATE_LIMITS": json.dumps({BULK_KEY: rate}),
             "IMPORT_BATCH_SIZE": str(batch),
+            "IMPORT_WORKERS_PER_JOB": str(workers),
         }
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
@@ -136,6 +150,16 @@ class Console:
         raise SystemExit(f"nothing listens on port {port}; see the logs in {self.workdir}")
 
     def job(self, job_id: int) -> dict[str, object]:
+        if self.database_url.startswith("postgres"):
+            import psycopg
+            from psycopg.rows import dict_row
+
+            with psycopg.connect(self.database_url, row_factory=dict_row) as pg:
+                found = pg.execute(
+                    "SELECT * FROM customers_importjob WHERE id = %s", (job_id,)
+                ).fetchone()
+            assert found is not None
+            return dict(found)
         with sqlite3.connect(self.database, timeout=30) as db:
             db.row_factory = sqlite3.Row
             row = db.execute("SELECT * FROM customers_importjob WHERE id = ?", (job_id,)).fetchone()
@@ -151,6 +175,24 @@ class Console:
                 process.kill()
 
 
+def recreate_database(url: str) -> None:
+    """Drop and create the PostgreSQL database the URL names (a scratch database)."""
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    if not url.startswith(("postgres://", "postgresql://")):
+        raise SystemExit(f"--database-url must be a PostgreSQL URL, not {url!r}")
+    name = str(conninfo_to_dict(url).get("dbname") or "")
+    if not name:
+        raise SystemExit("--database-url must name a database")
+    with psycopg.connect(make_conninfo(url, dbname="postgres"), autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
 def csrf(client: httpx.Client, url: str) -> str:
     client.get(url).raise_for_status()
     return client.cookies["csrftoken"]
@@ -158,7 +200,7 @@ def csrf(client: httpx.Client, url: str) -> str:
 
 def run(args: argparse.Namespace) -> dict[str, object]:
     workdir = Path(tempfile.mkdtemp(prefix="bulk-import-bench-"))
-    console = Console(workdir, args.rate, args.batch)
+    console = Console(workdir, args.rate, args.batch, args.database_url, args.workers)
     try:
         console.manage("migrate", "--noinput", "-v", "0")
         console.manage(
@@ -172,7 +214,10 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             "emulator", "capillary_emulator", "--port", str(console.emulator_port), "--reset"
         )
         web = console.start("web", "runserver", f"127.0.0.1:{console.web_port}", "--noreload")
-        worker = console.start("worker", "db_worker", "--queue-name", "*", "--no-reload")
+        workers = [
+            console.start(f"worker{n}", "db_worker", "--queue-name", "*", "--no-reload")
+            for n in range(args.workers)
+        ]
         console.wait_for_port(console.emulator_port)
         console.wait_for_port(console.web_port)
 
@@ -210,7 +255,10 @@ def run(args: argparse.Namespace) -> dict[str, object]:
 
         token = client.cookies["csrftoken"]
         emulator = console.processes["emulator"]
-        cpu_before = {"worker": cpu_seconds(worker.pid), "emulator": cpu_seconds(emulator.pid)}
+        cpu_before = {
+            "worker": sum(cpu_seconds(worker.pid) for worker in workers),
+            "emulator": cpu_seconds(emulator.pid),
+        }
         load_before = os.getloadavg()[0]
         clicked = time.monotonic()
         client.post(detail, data={"csrfmiddlewaretoken": token, "action": "start"})
@@ -231,8 +279,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             if now > deadline:
                 raise SystemExit(f"the import did not end within {args.timeout} s; see {workdir}")
             time.sleep(0.2)
-        worker_peak = peak_rss_mb(worker.pid)
-        worker_cpu = cpu_seconds(worker.pid) - cpu_before["worker"]
+        worker_peak = max(peak_rss_mb(worker.pid) for worker in workers)
+        worker_cpu = sum(cpu_seconds(worker.pid) for worker in workers) - cpu_before["worker"]
         emulator_cpu = cpu_seconds(emulator.pid) - cpu_before["emulator"]
         load_after = os.getloadavg()[0]
 
@@ -256,6 +304,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     if after_minute and samples[-1][0] - after_minute[0][0] > 30:
         steady = (answered - after_minute[0][1]) / (samples[-1][0] - after_minute[0][0]) * 60
     result = {
+        "database": "postgresql" if args.database_url else "sqlite",
+        "workers": args.workers,
         "rows": args.rows,
         "rate_per_minute": args.rate,
         "batch": args.batch,
@@ -277,7 +327,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "worker_cpu_seconds": round(worker_cpu, 1),
         "worker_cpu_ms_per_batch": round(worker_cpu / (answered / args.batch) * 1000),
         "emulator_cpu_seconds": round(emulator_cpu, 1),
-        "load_average_at_start_and_end": [round(load_before, 2), round(load_after, 2)],
+        "load_average_1min_at_start_and_end": [round(load_before, 2), round(load_after, 2)],
         "result_csv_lines": lines,
         "result_csv_seconds": round(download_seconds, 1),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
@@ -303,8 +353,29 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100, help="rows per request (B)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds the run may take")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
-    result = run(parser.parse_args())
-    print(json.dumps(result, indent=2))
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="a scratch PostgreSQL database (dropped and created again); default SQLite",
+    )
+    parser.add_argument("--workers", type=int, default=1, help="task workers sharing the import")
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="run today's path first (SQLite, one worker), then the configuration asked for",
+    )
+    args = parser.parse_args()
+    if args.workers < 1:
+        raise SystemExit("--workers must be at least 1")
+    results = []
+    if args.compare:
+        results.append(run(argparse.Namespace(**{**vars(args), "database_url": "", "workers": 1})))
+    results.append(run(args))
+    if len(results) == 2 and results[0]["rows_per_minute"]:
+        results[1]["ratio_to_sqlite_one_worker"] = round(
+            int(results[1]["rows_per_minute"]) / int(results[0]["rows_per_minute"]), 2
+        )
+    print(json.dumps(results if len(results) > 1 else results[0], indent=2))
 
 
 if __name__ == "__main__":

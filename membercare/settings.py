@@ -381,6 +381,9 @@ IMPORT_BATCH_SIZE = env_int("IMPORT_BATCH_SIZE", 100)
 # Bulk-upsert batches a worker keeps in flight: Capillary works on one while the
 # worker audits and records another.
 IMPORT_IN_FLIGHT_BATCHES = env_int("IMPORT_IN_FLIGHT_BATCHES", 2)
+# Task-worker processes (on any host) that send one import's batches side by side:
+# each queued task beyond the first joins the job while its workers report.
+IMPORT_WORKERS_PER_JOB = env_int("IMPORT_WORKERS_PER_JOB", 1)
 
 LOGGING = {
     "version": 1,

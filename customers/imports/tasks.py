@@ -1,10 +1,16 @@
 """Background work: an import's rows sent to Capillary's bulk upsert in batches.
 
-One worker holds a job at a time (`ImportJob.worker`, taken in a transaction);
-another takes over only once the heartbeat is stale. A batch is the next
-`batch_size` pending rows in number order; IMPORT_IN_FLIGHT_BATCHES of them are
-sent at once from a thread pool, so that Capillary is never idle while the
-worker audits and records. Per batch:
+A worker claims a job in a transaction and writes its id into `ImportJob.worker`:
+the job's current holder. Another task for a job whose holder still reports
+(heartbeat fresh) joins it under the same id, so several workers, on one host or
+many, send one import's batches side by side (IMPORT_WORKERS_PER_JOB tasks are
+queued per job); once the heartbeat is stale, the next worker takes over with its
+own id and the old ones stop at their next batch. A batch is the next
+`batch_size` pending rows in number order, chosen and marked `sent` under the
+job's row lock, so no two workers ever take the same row; IMPORT_IN_FLIGHT_BATCHES
+of them are sent at once from a thread pool, so that Capillary is never idle
+while the worker audits and records. The last worker to run out of rows ends the
+job. Per batch:
 
 1. the rows are marked `sent` with the batch number, committed, BEFORE the call;
 2. `services.upsert_members` audits every row and calls Capillary once;
@@ -128,14 +134,19 @@ class Importer:
     worker: str = field(
         default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     )
+    # Whether this worker joined a holder that still reports (then `worker` is the holder's).
+    joined: bool = False
 
     def run(self) -> None:
         job = self._claim()
         if job is None:
             return
         try:
-            self._resolve_sent(job)
-            jobs.recount(job.pk)
+            if not self.joined:
+                # Only the worker that took the job over decides what became of rows a
+                # dead holder left `sent`; a joining worker's partners are alive.
+                self._resolve_sent(job)
+                jobs.recount(job.pk)
             ending = self._pump(job)
         except JobStopped as stopped:
             self._finish(job, Status.FAILED, error=str(stopped))
@@ -165,16 +176,12 @@ class Importer:
                     stop = self._interruption(job)
                     if stop is not None:
                         break
-                    rows = list(
-                        job.rows.filter(status=RowStatus.PENDING).order_by("number")[
-                            : job.batch_size
-                        ]
-                    )
-                    if not rows:
-                        break
-                    batch = self._mark_sent(job, rows)
-                    if batch is None:
+                    taken = self._take_batch(job)
+                    if taken is None:
                         stop = LOST
+                        break
+                    batch, rows = taken
+                    if not rows:
                         break
                     running.add(pool.submit(send, job, rows, batch))
                 if not running:
@@ -196,6 +203,12 @@ class Importer:
         with transaction.atomic():
             job = ImportJob.objects.select_for_update().select_related("owner").get(pk=self.job_id)
             takeover = job.status == Status.RUNNING and jobs.is_stale(job, self.now())
+            if job.status == Status.RUNNING and not takeover and job.worker:
+                if job.cancel_requested:
+                    return None
+                self.worker, self.joined = job.worker, True
+                logger.info("import %s: joining its running workers", job.pk)
+                return job
             if job.status != Status.QUEUED and not takeover:
                 logger.info("import %s is %s: nothing to do", job.pk, job.status)
                 return None
@@ -214,8 +227,10 @@ class Importer:
 
     def _interruption(self, job: ImportJob) -> str | None:
         """Before each batch: cancelled, taken over by another worker (LOST), or None."""
-        state = ImportJob.objects.filter(pk=job.pk).values("worker", "cancel_requested").get()
-        if state["worker"] != self.worker:
+        state = (
+            ImportJob.objects.filter(pk=job.pk).values("worker", "cancel_requested", "status").get()
+        )
+        if state["worker"] != self.worker or state["status"] != Status.RUNNING:
             logger.warning("import %s: another worker took over; stopping", job.pk)
             return LOST
         if state["cancel_requested"]:
@@ -230,25 +245,46 @@ class Importer:
         self.sleep(seconds)
 
     def _finish(self, job: ImportJob, status: str, error: str = "") -> None:
-        ImportJob.objects.filter(pk=job.pk, worker=self.worker).update(
-            status=status, finished_at=self.now(), heartbeat_at=self.now(), error=error
-        )
+        with transaction.atomic():
+            held = ImportJob.objects.select_for_update().filter(
+                pk=job.pk, worker=self.worker, status=Status.RUNNING
+            )
+            if not held.exists():
+                return
+            if status in (Status.DONE, Status.CANCELLED) and job.rows.filter(
+                status=RowStatus.SENT
+            ).exists():
+                # Another worker still has batches in flight: the last one ends the job.
+                return
+            held.update(status=status, finished_at=self.now(), heartbeat_at=self.now(), error=error)
 
     # --- one batch ------------------------------------------------------------------
 
-    def _mark_sent(self, job: ImportJob, rows: Sequence[ImportRow]) -> int | None:
-        """Commit the batch's rows as `sent` before the call; None when the job is not ours."""
+    def _take_batch(self, job: ImportJob) -> tuple[int, list[ImportRow]] | None:
+        """The next pending rows, committed as `sent` before the call.
+
+        Chosen under the job's row lock, so workers sharing the job never take
+        the same row. None when the job is no longer ours; no rows when none is
+        pending.
+        """
         with transaction.atomic():
             held = ImportJob.objects.select_for_update().filter(pk=job.pk, worker=self.worker)
             batches = held.values_list("batches_sent", flat=True).first()
             if batches is None:
                 return None
+            rows = list(
+                job.rows.filter(status=RowStatus.PENDING).order_by("number")[: job.batch_size]
+            )
+            if not rows:
+                return batches, []
             batch = batches + 1
             held.update(batches_sent=batch, heartbeat_at=self.now())
-            ImportRow.objects.filter(
-                pk__in=[row.pk for row in rows], status=RowStatus.PENDING
-            ).update(status=RowStatus.SENT, batch=batch)
-        return batch
+            ImportRow.objects.filter(pk__in=[row.pk for row in rows]).update(
+                status=RowStatus.SENT, batch=batch
+            )
+        for row in rows:
+            row.status, row.batch = RowStatus.SENT, batch
+        return batch, rows
 
     def _send(self, job: ImportJob, rows: Sequence[ImportRow], batch: int) -> None:
         entries = [UpsertEntry.model_validate(row.entry) for row in rows]
@@ -563,7 +599,8 @@ def start_job(job: ImportJob, *, after_dry_run: bool = False) -> ImportJob:
     )
     if not queued:
         raise jobs.ImportRefused(f"This import is {job.get_status_display().lower()} already.")
-    run_import.enqueue(job.pk)
+    for _ in range(settings.IMPORT_WORKERS_PER_JOB):
+        run_import.enqueue(job.pk)
     job.refresh_from_db()
     return job
 
@@ -583,6 +620,7 @@ def resume_job(
         status=Status.QUEUED, heartbeat_at=timezone.now(), error="", finished_at=None
     )
     if enqueue:
-        run_import.enqueue(job.pk)
+        for _ in range(settings.IMPORT_WORKERS_PER_JOB):
+            run_import.enqueue(job.pk)
     job.refresh_from_db()
     return job

@@ -1,0 +1,100 @@
+"""Several workers send one import side by side: each row once, the last one ends the job."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from customers.imports.tasks import Importer, start_job
+from customers.members import services
+from customers.models import ImportJob, ImportRow
+from tests.imports_support import (
+    applied_entries_per_row,
+    assert_every_row_accounted_for,
+    make_job,
+    members_csv,
+    queue,
+)
+
+
+@pytest.mark.django_db
+def test_a_second_worker_joins_a_running_import_and_no_row_is_sent_twice(monkeypatch, applied):
+    job = queue(make_job(text=members_csv(45), batch_size=10))
+    first = Importer(job.pk)
+    second = Importer(job.pk)
+    send = services.upsert_members
+    joined: list[bool] = []
+
+    def upsert(**kwargs):
+        # While the first worker's first batch is in flight, the second worker runs
+        # the whole rest of the job: it joins, takes the other batches and, since the
+        # first still has rows `sent`, leaves the ending to it.
+        if not joined:
+            joined.append(True)
+            second.run()
+            job.refresh_from_db()
+            assert job.status == ImportJob.Status.RUNNING
+            assert job.rows.filter(status=ImportRow.Status.SENT).count() == 10
+        return send(**kwargs)
+
+    monkeypatch.setattr(services, "upsert_members", upsert)
+
+    first.run()
+
+    job.refresh_from_db()
+    assert second.joined
+    assert not first.joined
+    assert job.status == ImportJob.Status.DONE
+    assert job.batches_sent == 5
+    assert_every_row_accounted_for(job)
+    assert job.done_rows == 45
+    assert len(applied) == 45
+    assert set(applied.values()) == {1}
+    assert set(applied_entries_per_row(job).values()) == {1}
+    # The first worker sent batch 1 only; the second the other four.
+    assert set(job.rows.filter(number__lte=10).values_list("batch", flat=True)) == {1}
+
+
+@pytest.mark.django_db
+def test_a_worker_joining_a_cancelled_import_sends_nothing(applied):
+    job = queue(make_job(text=members_csv(5)))
+    Importer(job.pk)._claim()
+    ImportJob.objects.filter(pk=job.pk).update(cancel_requested=True)
+
+    Importer(job.pk).run()
+
+    assert len(applied) == 0
+
+
+@pytest.mark.django_db
+def test_workers_stop_sending_once_another_worker_failed_the_job(monkeypatch, applied):
+    job = queue(make_job(text=members_csv(30), batch_size=10))
+    first = Importer(job.pk)
+    send = services.upsert_members
+
+    def upsert(**kwargs):
+        # Another worker sharing the job stopped it (say, on refused credentials).
+        ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.FAILED)
+        return send(**kwargs)
+
+    monkeypatch.setattr(services, "upsert_members", upsert)
+
+    first.run()
+
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.FAILED
+    assert len(applied) == 10
+    assert job.rows.filter(status=ImportRow.Status.PENDING).count() == 20
+
+
+@pytest.mark.django_db
+def test_starting_an_import_queues_one_task_per_configured_worker(settings, monkeypatch):
+    from customers.imports import tasks
+
+    settings.IMPORT_WORKERS_PER_JOB = 3
+    queued: list[int] = []
+    monkeypatch.setattr(tasks, "run_import", SimpleNamespace(enqueue=queued.append))
+    job = make_job(text=members_csv(3))
+
+    start_job(job)
+
+    assert queued == [job.pk] * 3
