@@ -251,9 +251,10 @@ class Importer:
             )
             if not held.exists():
                 return
-            if status in (Status.DONE, Status.CANCELLED) and job.rows.filter(
-                status=RowStatus.SENT
-            ).exists():
+            if (
+                status in (Status.DONE, Status.CANCELLED)
+                and job.rows.filter(status=RowStatus.SENT).exists()
+            ):
                 # Another worker still has batches in flight: the last one ends the job.
                 return
             held.update(status=status, finished_at=self.now(), heartbeat_at=self.now(), error=error)
