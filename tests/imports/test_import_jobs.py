@@ -252,12 +252,15 @@ def test_a_job_cancelled_before_a_worker_took_it_is_never_sent(applied):
     assert not {m for m in applied if m.endswith(("10", "11", "12"))}
 
 
-def test_a_second_worker_leaves_a_job_alone_while_the_first_reports():
+def test_a_second_worker_joins_a_job_while_the_first_reports_and_sends_each_row_once(applied):
     job = queue(make_job(text=members_csv(3)))
-    Importer(job.pk)._claim()
+    first = Importer(job.pk)
+    first._claim()
     run(job)
-    assert job.status == ImportJob.Status.RUNNING
-    assert job.rows.filter(status=ImportRow.Status.PENDING).count() == 3
+    assert job.status == ImportJob.Status.DONE
+    assert job.worker == first.worker
+    assert set(applied.values()) == {1}
+    assert len(applied) == 3
 
 
 def test_a_finished_job_is_not_run_again(applied):
