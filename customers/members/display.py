@@ -210,6 +210,9 @@ def receipt_effect(effect: dict[str, Any], names: dict[str, str]) -> dict[str, s
                 "label": "Referral points to the referrer",
                 "text": f"{points} points to {who} (member {referrer}) for the referral",
             }
+        if effect.get("customerId"):
+            # Capillary names the customer only on referral rewards (S5): the new member's.
+            return {"label": "Referral points to this member", "text": f"{points} points"}
         return {"label": "Points for this registration", "text": f"{points} points"}
     if kind == "coupon":
         code = effect.get("couponCode") or effect.get("trimmedCouponCode") or "(no code)"

@@ -23,14 +23,11 @@ def register(page, mobile="919900000001", email="asha@example.com", first="Asha"
 
 def test_a_store_manager_registers_and_reads_the_receipt(page, sign_in):
     sign_in(STORE_MANAGER)
-    page.goto("/customers/register/")
-    screenshot(page, "register")
     customer_id = register(page)
     effects = page.locator("[data-receipt-effects]").inner_text()
     assert "Points for this registration\n100 points" in effects
     assert "Welcome Offer - 10% flat discount" in effects
     assert customer_id > 0
-    screenshot(page, "register_receipt")
 
 
 def test_a_duplicate_is_found_while_typing(page, sign_in):

@@ -147,3 +147,9 @@ def test_support_staff_look_after_a_member_who_called(page, start_as):
     expect(page.locator('[data-fact="status"]')).to_contain_text("On Hold")
     standing = (as_capillary_holds(customer_id).model_extra or {})["customerStatus"]
     assert standing["label"] == "On Hold"
+
+    # "/" on a profile leads to the search box, ready for the next caller.
+    page.get_by_role("heading", level=1).click()
+    page.keyboard.press("/")
+    page.wait_for_url(re.compile(r"/customers/(\?.*)?$"))
+    expect(page.locator("[data-search-box]")).to_be_focused()

@@ -85,7 +85,8 @@ def test_the_receipt_names_the_member_card_program_tier_referrer_and_staff(store
         "<dt>Referral points to the referrer</dt>"
         f"<dd>100 points to Ravi Rao (member {referrer_id}) for the referral</dd>" in html
     )
-    assert "<dt>Points for this registration</dt>" in html
+    assert "<dt>Points for this registration</dt><dd>100 points</dd>" in html
+    assert "<dt>Referral points to this member</dt><dd>100 points</dd>" in html
     # The staff member's name, not the username; a heading that takes focus; a print button.
     assert "Registered by <span data-receipt-staff>Maya Menon</span>" in html
     assert 'id="receipt-title" tabindex="-1" data-focus-on-load' in html
