@@ -34,6 +34,14 @@ def sync_roles(using: str = "default") -> None:
         group.permissions.set([permissions[c] for c in capabilities])
 
 
+class MissingCapability(PermissionDenied):
+    """A signed-in member of staff asked for something their role may not do."""
+
+    def __init__(self, capability: Capability) -> None:
+        self.capability = capability
+        super().__init__(f"Your role may not {CAPABILITY_LABELS[capability].lower()}.")
+
+
 def can(user: User | AnonymousUser, capability: Capability) -> bool:
     return bool(user.is_authenticated and user.has_perm(capability.perm))
 
@@ -82,9 +90,7 @@ def requires(capability: Capability) -> Callable[[View], View]:
             if not request.user.is_authenticated:
                 return _to_login(request)
             if not can(request.user, capability):
-                raise PermissionDenied(
-                    f"Your role may not {CAPABILITY_LABELS[capability].lower()}."
-                )
+                raise MissingCapability(capability)
             return view(request, *args, **kwargs)
 
         wrapper.required_capability = capability  # type: ignore[attr-defined]

@@ -1,5 +1,7 @@
 """Thin, htmx-aware views: one URL, one view, one template."""
 
+import logging
+
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import BadRequest
@@ -9,7 +11,10 @@ from django.template import loader
 from django.views.decorators.http import require_GET
 
 from customers.console.forms import ThrottledLoginForm
-from customers.console.permissions import signed_in
+from customers.console.logs import username_of
+from customers.console.permissions import role_of, signed_in
+
+logger = logging.getLogger("customers.access")
 
 
 class LoginView(auth_views.LoginView):
@@ -34,6 +39,23 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    # One line, not django.request's traceback (dropped by logs.DropForbidden): who, what, why.
+    capability = getattr(exception, "capability", None)
+    missing = capability.value if capability else (str(exception) or "permission denied")
+    logger.warning(
+        "403 %s %s: %s (%s) lacks %s",
+        request.method,
+        request.get_full_path()[:200],
+        username_of(request),
+        role_of(request.user) if hasattr(request, "user") else "-",
+        missing,
+        extra={
+            "status_code": 403,
+            "path": request.path,
+            "method": request.method,
+            "capability": missing,
+        },
+    )
     detail = str(exception) if exception and str(exception) else "Your role may not open this page."
     return _error_page(request, 403, "Not allowed", detail)
 

@@ -34,6 +34,7 @@ from customers.capillary.schemas import (
     UpsertEntry,
     WriteResponse,
 )
+from customers.console.logs import carrying_request
 from customers.gateway import actor_context, catalogue, get_client
 from customers.history import audit
 from customers.members.search import Candidate, Dialling, candidates, tidy
@@ -130,7 +131,7 @@ def find_members(
     answers: list[Customer | None] = []
     if readings:
         with ThreadPoolExecutor(max_workers=len(readings)) as pool:
-            answers = list(pool.map(lookup, readings))
+            answers = list(pool.map(carrying_request(lookup), readings))
     result = SearchResult(tried=kinds, looked_up=readings)
     seen: set[int] = set()
     for found in answers:
@@ -168,7 +169,7 @@ def open_profile(
     """
     with ThreadPoolExecutor(max_workers=1) as pool:
         answer = pool.submit(
-            get_client().get_customer,
+            carrying_request(get_client().get_customer),
             customer_id,
             source=source,
             account_id=account_id or None,
