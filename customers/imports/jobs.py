@@ -55,6 +55,29 @@ class ImportRefused(Exception):
     """The job cannot do what was asked in its state; the message is for staff."""
 
 
+class NotYourImport(ImportRefused):
+    """Someone other than the job's uploader (or a superuser) tried to act on it."""
+
+
+def may_act_on(job: ImportJob, user: User | None) -> bool:
+    """Whether `user` may start, cancel, resume or download `job`.
+
+    The uploader previewed the file and wrote its reason, so the job is theirs; a
+    superuser may act on any job (to stop one whose owner is away). Other staff
+    with the import capability see the job's progress, read-only. `None` is the
+    system (resume_imports, the worker).
+    """
+    return user is None or user.is_superuser or job.owner_id == user.pk
+
+
+def check_may_act(job: ImportJob, user: User | None) -> None:
+    if not may_act_on(job, user):
+        raise NotYourImport(
+            f"This import is {job.owner.get_username()}'s: only they (or an administrator) "
+            "may start, cancel, resume or download it."
+        )
+
+
 def csv_rules() -> CsvRules:
     """What the reader checks rows against: this org's labels and fields."""
     org = catalogue()
@@ -151,16 +174,19 @@ def _problem_text(problems: Iterable[RowProblem]) -> str:
 # --- start, cancel, resume --------------------------------------------------------
 
 
-def cancel_job(job: ImportJob) -> ImportJob:
-    """Stop a job: at once if no worker has it yet, else after the batch in flight."""
+def cancel_job(job: ImportJob, *, by: User | None = None) -> ImportJob:
+    """Stop a job: at once if no worker has it yet, else after the batch in flight.
+
+    `by`: who asked (None for the system); recorded on the job."""
+    check_may_act(job, by)
     now = timezone.now()
     waiting = (Status.UPLOADED, Status.VALIDATED, Status.QUEUED)
     stopped = ImportJob.objects.filter(pk=job.pk, status__in=waiting).update(
-        status=Status.CANCELLED, cancel_requested=True, finished_at=now
+        status=Status.CANCELLED, cancel_requested=True, finished_at=now, cancelled_by=by
     )
     if not stopped:
         asked = ImportJob.objects.filter(pk=job.pk, status=Status.RUNNING).update(
-            cancel_requested=True
+            cancel_requested=True, cancelled_by=by
         )
         if not asked:
             raise ImportRefused(f"This import is {job.get_status_display().lower()}.")

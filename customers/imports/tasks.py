@@ -53,6 +53,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import connection, connections, transaction
 from django.db.models import F, Max
 from django.utils import timezone
@@ -295,7 +296,7 @@ class Importer:
         while True:
             try:
                 results = services.upsert_members(
-                    actor=job.owner,
+                    actor=job.started_by or job.owner,
                     entries=entries,
                     skip_change_identifier=job.skip_change_identifier,
                     reason=job.reason or f"Bulk import #{job.pk}",
@@ -580,12 +581,15 @@ def _unavailable_gave_up(attempts: int) -> str:
 # --- queueing for the worker ----------------------------------------------------
 
 
-def start_job(job: ImportJob, *, after_dry_run: bool = False) -> ImportJob:
+def start_job(job: ImportJob, *, by: User | None = None, after_dry_run: bool = False) -> ImportJob:
     """Queue a validated job for the worker; a second click queues nothing more.
 
     A dry run is started only when asked in so many words (`after_dry_run`, the
     preview's "Import these rows now"): the checked rows are the ones sent.
+    `by` pressed Start: recorded on the job and named as the actor of every audit
+    entry it writes (the uploader when None).
     """
+    jobs.check_may_act(job, by)
     if job.dry_run and not after_dry_run:
         raise jobs.ImportRefused(
             "This was a dry run: nothing is sent. Upload the file again to import."
@@ -596,7 +600,7 @@ def start_job(job: ImportJob, *, after_dry_run: bool = False) -> ImportJob:
         )
     now = timezone.now()
     queued = ImportJob.objects.filter(pk=job.pk, status=Status.VALIDATED).update(
-        status=Status.QUEUED, heartbeat_at=now, dry_run=False
+        status=Status.QUEUED, heartbeat_at=now, dry_run=False, started_by=by or job.owner
     )
     if not queued:
         raise jobs.ImportRefused(f"This import is {job.get_status_display().lower()} already.")
@@ -607,7 +611,11 @@ def start_job(job: ImportJob, *, after_dry_run: bool = False) -> ImportJob:
 
 
 def resume_job(
-    job: ImportJob, *, stale_after: timedelta = jobs.STALE_AFTER, enqueue: bool = True
+    job: ImportJob,
+    *,
+    by: User | None = None,
+    stale_after: timedelta = jobs.STALE_AFTER,
+    enqueue: bool = True,
 ) -> ImportJob:
     """Queue a job again after its worker died, or after it failed (say, bad credentials).
 
@@ -615,6 +623,7 @@ def resume_job(
     (see customers.imports.tasks), so queueing twice is harmless. A `stale_after` shorter
     than the longest Capillary call could let two workers send the same batch.
     """
+    jobs.check_may_act(job, by)
     if not (job.status == Status.FAILED or jobs.is_stale(job, stale_after=stale_after)):
         raise jobs.ImportRefused("This import is not stopped: its worker is still reporting.")
     ImportJob.objects.filter(pk=job.pk).update(

@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import (
@@ -222,7 +223,7 @@ def _upload(request: HttpRequest) -> HttpResponse:
         except CsvFileError as refused:
             form.add_error("file", str(refused))
         else:
-            _discard_replaced(data.get("replaces"))
+            _discard_replaced(data.get("replaces"), _staff(request))
             return HttpResponseRedirect(reverse("import_detail", kwargs={"job_id": job.pk}))
     return render(request, "imports/import_new.html", _upload_context(form))
 
@@ -231,13 +232,13 @@ def _upload_context(form: ImportUploadForm) -> dict[str, Any]:
     return {"form": form, "columns": COLUMN_GUIDE}
 
 
-def _discard_replaced(job_id: int | None) -> None:
+def _discard_replaced(job_id: int | None, staff: User) -> None:
     """A corrected file replaces the upload it fixes: the old preview is closed."""
     if job_id is None:
         return
     old = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.VALIDATED).first()
-    if old is not None:
-        jobs.cancel_job(old)
+    if old is not None and jobs.may_act_on(old, staff):
+        jobs.cancel_job(old, by=staff)
 
 
 def _staff(request: HttpRequest) -> User:
@@ -271,9 +272,15 @@ def _attachment(text: str, name: str) -> HttpResponse:
 def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     job = get_object_or_404(ImportJob.objects.select_related("owner"), pk=job_id)
     if request.method == "POST":
+        if not jobs.may_act_on(job, _staff(request)):
+            raise PermissionDenied(f"This import is {job.owner.get_username()}'s.")
         _act(request, job, request.POST.get("action", ""))
         return HttpResponseRedirect(reverse("import_detail", kwargs={"job_id": job.pk}))
-    context: dict[str, Any] = {"job": job, "progress": jobs.progress(job)}
+    context: dict[str, Any] = {
+        "job": job,
+        "progress": jobs.progress(job),
+        "may_act": jobs.may_act_on(job, _staff(request)),
+    }
     if job.status in (ImportJob.Status.UPLOADED, ImportJob.Status.VALIDATED):
         context.update(_preview_context(request, job))
     else:
@@ -295,11 +302,12 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 
 
 def _act(request: HttpRequest, job: ImportJob, action: str) -> None:
+    staff = _staff(request)
     act: dict[str, Callable[[ImportJob], ImportJob]] = {
-        "start": tasks.start_job,
-        "start_checked": lambda checked: tasks.start_job(checked, after_dry_run=True),
-        "cancel": jobs.cancel_job,
-        "resume": tasks.resume_job,
+        "start": lambda job: tasks.start_job(job, by=staff),
+        "start_checked": lambda job: tasks.start_job(job, by=staff, after_dry_run=True),
+        "cancel": lambda job: jobs.cancel_job(job, by=staff),
+        "resume": lambda job: tasks.resume_job(job, by=staff),
     }
     if action not in act:
         messages.error(request, "Unknown action.")
@@ -386,15 +394,23 @@ def _int(raw: str | None) -> int:
 @require_GET
 @requires(Capability.UPSERT)
 def import_results_csv(request: HttpRequest, job_id: int) -> StreamingHttpResponse:
-    job = get_object_or_404(ImportJob, pk=job_id)
+    job = _own_job(request, job_id)
     return _stream(jobs.result_csv(job), f"import-{job.pk}-results.csv")
 
 
 @require_GET
 @requires(Capability.UPSERT)
 def import_failed_csv(request: HttpRequest, job_id: int) -> StreamingHttpResponse:
-    job = get_object_or_404(ImportJob, pk=job_id)
+    job = _own_job(request, job_id)
     return _stream(jobs.failed_csv(job), f"import-{job.pk}-to-fix.csv")
+
+
+def _own_job(request: HttpRequest, job_id: int) -> ImportJob:
+    """The job, when the signed-in staff member may act on it (jobs.may_act_on)."""
+    job = get_object_or_404(ImportJob.objects.select_related("owner"), pk=job_id)
+    if not jobs.may_act_on(job, _staff(request)):
+        raise PermissionDenied(f"This import is {job.owner.get_username()}'s.")
+    return job
 
 
 def _stream(lines: Any, name: str) -> StreamingHttpResponse:

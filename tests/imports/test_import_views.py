@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from customers.console.spreadsheet import safe_cell
@@ -13,9 +14,17 @@ from customers.imports import jobs
 from customers.imports.tasks import Importer
 from customers.models import ImportJob, ImportRow
 from tests.conftest import make_staff
-from tests.imports_support import make_job, members_csv, queue
+from tests.imports_support import importer, make_job, members_csv, queue
 
 PROGRESS = {"HX-Request": "true", "HX-Target": "progress"}
+
+
+@pytest.fixture
+def support_client(db):
+    """Signed in as the uploader of the jobs these tests make: the jobs are theirs."""
+    client = Client()
+    client.force_login(importer())
+    return client
 
 
 def detail(job: ImportJob) -> str:
