@@ -188,10 +188,10 @@ pii}; ``custom_fields[]`` {name, label, type: string|integer|boolean|date};
 ``programs[]`` {id, name, description, default, points_to_currency_ratio, tiers[]
 {number, name, description}}; ``promotions`` {welcome_points, welcome_coupon
 {coupon_type, description, discount_code, valid_days}, alternate_currency
-{identifier, name, value}, referral {code_prefix, referee_points,
-referrer_points}} (omit one to switch it off); ``card_series[]`` {id, code, name,
-type, expiry_days, max_active_cards, default}; ``card_status_labels[]`` {id,
-label, status}; ``customer_labels[]``; ``subscriptions`` {default_type};
+{identifier, name, value, display_name (read by the console only)}, referral
+{code_prefix, referee_points, referrer_points}} (omit one to switch it off);
+``card_series[]`` {id, code, name, type, expiry_days, max_active_cards, default};
+``card_status_labels[]`` {id, label, status}; ``customer_labels[]``; ``subscriptions`` {default_type};
 ``rate_limits`` {enabled, default, endpoints {E1: {limit, per_seconds} | rpm}};
 ``max_batch_size``; ``http_status`` {business_error, mandatory_field_missing,
 batch_all_succeeded, batch_some_failed, batch_all_failed, oauth_bad_credentials};
