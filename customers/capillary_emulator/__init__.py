@@ -191,7 +191,8 @@ pii}; ``custom_fields[]`` {name, label, type: string|integer|boolean|date};
 {identifier, name, value, display_name (read by the console only)}, referral
 {code_prefix, referee_points, referrer_points}} (omit one to switch it off);
 ``card_series[]`` {id, code, name, type, expiry_days, max_active_cards, default};
-``card_status_labels[]`` {id, label, status}; ``customer_labels[]``; ``subscriptions`` {default_type};
+``card_status_labels[]`` {id, label, status}; ``customer_labels[]``;
+``subscriptions`` {default_type};
 ``rate_limits`` {enabled, default, endpoints {E1: {limit, per_seconds} | rpm}};
 ``max_batch_size``; ``http_status`` {business_error, mandatory_field_missing,
 batch_all_succeeded, batch_some_failed, batch_all_failed, oauth_bad_credentials};
