@@ -12,6 +12,7 @@ urlpatterns = [
     path("healthz/", views.health, name="health"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("customers/", member_views.search, name="search"),
+    path("customers/suggest/", member_views.search_suggest, name="search_suggest"),
     path("customers/register/", member_views.register, name="register"),
     path("customers/register/check/", member_views.register_check, name="register_check"),
     path(

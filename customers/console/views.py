@@ -12,7 +12,9 @@ from django.views.decorators.http import require_GET
 
 from customers.console.forms import ThrottledLoginForm
 from customers.console.logs import username_of
-from customers.console.permissions import role_of, signed_in
+from customers.console.permissions import can, role_of, signed_in
+from customers.console.roles import Capability
+from customers.history.queries import recently_opened
 
 logger = logging.getLogger("customers.access")
 
@@ -26,7 +28,11 @@ class LoginView(auth_views.LoginView):
 @require_GET
 @signed_in
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "console/home.html")
+    recent = []
+    if can(request.user, Capability.VIEW_PROFILE) and request.user.pk is not None:
+        # A call-back is one click: the members this person opened last.
+        recent = recently_opened(actor_id=request.user.pk)
+    return render(request, "console/home.html", {"recent": recent})
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -477,3 +477,41 @@ def export_rows(filters: HistoryFilters) -> Iterator[list[str]]:
             entry.entry_hash,
         ]
         yield [safe_cell(cell) for cell in cells]
+
+
+@dataclass(frozen=True)
+class OpenedMember:
+    customer_id: str
+    name: str
+    source: str
+    account_id: str
+    opened_at: datetime
+
+
+def recently_opened(*, actor_id: int, limit: int = 8, scan: int = 200) -> list[OpenedMember]:
+    """The members this person opened last, newest first, each once (from their profile reads).
+
+    Reads the actor's newest profile openings off the (actor, created_at, id)
+    index and stops after `scan` of them, so a long career costs no more.
+    """
+    rows = (
+        AuditEntry.objects.filter(actor_id=actor_id, action=AuditEntry.Action.VIEW_PROFILE)
+        .exclude(customer_id="")
+        .order_by("-created_at", "-id")
+        .values_list("customer_id", "source", "request", "created_at")[:scan]
+    )
+    opened: dict[str, OpenedMember] = {}
+    for customer_id, source, request, created_at in rows:
+        if customer_id in opened or not customer_id.isdigit():
+            continue
+        details = request if isinstance(request, dict) else {}
+        opened[customer_id] = OpenedMember(
+            customer_id=customer_id,
+            name=str(details.get("name") or ""),
+            source=source or "INSTORE",
+            account_id=str(details.get("account_id") or ""),
+            opened_at=created_at,
+        )
+        if len(opened) == limit:
+            break
+    return list(opened.values())

@@ -130,3 +130,21 @@ def search_keyword(text: str, dialling: Dialling) -> str:
     if text.isdigit() and text.startswith("0") and len(text) > 1:
         return dialling.country_code + text[1:]
     return text.lower()
+
+
+def highlight(value: str, keyword: str, *, id_type: str = "") -> tuple[str, str]:
+    """(the part of `value` that the keyword matched, the rest), for a <mark>.
+
+    A keyword with a space may have matched "first last" as one name: the first
+    name then matched whole and the last name by what follows the space.
+    """
+    folded, key = value.casefold(), keyword.casefold()
+    if folded.startswith(key):
+        return value[: len(keyword)], value[len(keyword) :]
+    if " " in key:
+        last = key.partition(" ")[2]
+        if id_type == "firstName" and key.startswith(folded + " "):
+            return value, ""
+        if id_type == "lastName" and last and folded.startswith(last):
+            return value[: len(last)], value[len(last) :]
+    return "", value

@@ -28,6 +28,7 @@ from customers.capillary.schemas import (
     ChangeIdentifierRequest,
     Customer,
     CustomerLookup,
+    SearchHit,
     StatusChange,
     SubscriptionChange,
     UpdateCustomerRequest,
@@ -37,7 +38,7 @@ from customers.capillary.schemas import (
 from customers.console.logs import carrying_request
 from customers.gateway import actor_context, catalogue, get_client
 from customers.history import audit
-from customers.members.search import Candidate, Dialling, candidates, tidy
+from customers.members.search import Candidate, Dialling, candidates, search_keyword, tidy
 from customers.models import AuditEntry
 
 logger = logging.getLogger(__name__)
@@ -69,9 +70,18 @@ class RowResult:
 
 @dataclass
 class SearchResult:
+    """What a search found: members by a complete identifier, else a page of hits."""
+
+    query: str = ""
     members: list[Customer] = field(default_factory=list)
     tried: list[str] = field(default_factory=list)
     looked_up: list[Candidate] = field(default_factory=list)
+    # Capillary's customer search (E13), when it ran: the keyword sent and one page.
+    keyword: str = ""
+    hits: list[SearchHit] = field(default_factory=list)
+    limit: int = 10
+    offset: int = 0
+    total: int | None = None
 
 
 # --- reads ----------------------------------------------------------------
@@ -91,14 +101,73 @@ def detect_identifier_kind(query: str) -> list[str]:
 def find_members(
     *, actor: Actor, query: str, kind: str = "", source: str, account_id: str = ""
 ) -> SearchResult:
-    """Look a member up by a complete identifier; every reading of the text is tried at once.
+    """Look a member up by a complete identifier only (no name search); recorded as a read."""
+    return search_members(
+        actor=actor, query=query, kind=kind, source=source, account_id=account_id, names=False
+    )
 
-    "+91 81000 00004" and "081000 00004" are read as the mobile 918100000004 and
-    an email as Capillary stores it (lower case), so what staff type is found.
+
+def search_members(
+    *,
+    actor: Actor,
+    query: str,
+    kind: str = "",
+    source: str,
+    account_id: str = "",
+    limit: int = 10,
+    offset: int = 0,
+    names: bool = True,
+    exact: bool = True,
+) -> SearchResult:
+    """Find anyone from what staff typed, recorded as one read with the query.
+
+    A complete identifier is looked up first, in the given source (every reading
+    of the text at once: "+91 81000 00004" and "081000 00004" are the mobile
+    918100000004, an email is looked up as Capillary stores it, in lower case).
+    Anything else, or an identifier nobody holds, goes to Capillary's customer
+    search (E13), which matches the start of names and identifiers in every
+    source. `exact=False` skips the lookup (suggestions while typing); `names=False`
+    skips the search; a `kind` chosen by staff is looked up only.
     """
     value = tidy(query)
-    readings = candidates(value, dialling(), kind=kind)
-    kinds = [c.kind for c in readings]
+    readings = candidates(value, dialling(), kind=kind) if exact and offset == 0 else []
+    result = SearchResult(query=value, tried=[c.kind for c in readings], looked_up=readings)
+    try:
+        result.members = _look_up(readings, kind=kind, source=source, account_id=account_id)
+        if names and not kind and not result.members:
+            result.keyword = search_keyword(value, dialling())
+            page = get_client().search_customers(result.keyword, limit=limit, offset=offset)
+            result.hits = page.data
+            result.limit = limit
+            result.offset = offset
+            result.total = page.pagination.total if page.pagination else None
+    finally:
+        # Recorded whatever Capillary answered: the attempt to look is what auditors ask about.
+        found = [m.id for m in result.members] or [h.user_id for h in result.hits]
+        audit.record_read(
+            actor=actor,
+            action=Action.SEARCH,
+            customer_id=",".join(str(i) for i in found),
+            identifier_type=kind or "/".join(result.tried) or "search",
+            identifier_value=value[:255],
+            source=source,
+            request={
+                "query": value,
+                "looked_up": [[c.kind, c.value] for c in readings],
+                "keyword": result.keyword,
+                "offset": offset if result.keyword else None,
+                "suggestions": not exact,
+            },
+        )
+    return result
+
+
+def _look_up(
+    readings: list[Candidate], *, kind: str, source: str, account_id: str
+) -> list[Customer]:
+    """The members holding any reading of the text, each once; the readings go out at once."""
+    if not readings:
+        return []
     client = get_client()
 
     def lookup(reading: Candidate) -> Customer | None:
@@ -128,26 +197,13 @@ def find_members(
             return None
 
     # The readings of a value are looked up at once: a search costs one round trip.
-    answers: list[Customer | None] = []
-    if readings:
-        with ThreadPoolExecutor(max_workers=len(readings)) as pool:
-            answers = list(pool.map(carrying_request(lookup), readings))
-    result = SearchResult(tried=kinds, looked_up=readings)
-    seen: set[int] = set()
+    with ThreadPoolExecutor(max_workers=len(readings)) as pool:
+        answers = list(pool.map(carrying_request(lookup), readings))
+    members: list[Customer] = []
     for found in answers:
-        if found is not None and found.id is not None and found.id not in seen:
-            seen.add(found.id)
-            result.members.append(found)
-    audit.record_read(
-        actor=actor,
-        action=Action.SEARCH,
-        customer_id=",".join(str(m.id) for m in result.members),
-        identifier_type=kind or "/".join(kinds),
-        identifier_value=value,
-        source=source,
-        request={"query": value, "looked_up": [[c.kind, c.value] for c in readings]},
-    )
-    return result
+        if found is not None and found.id is not None and found.id not in {m.id for m in members}:
+            members.append(found)
+    return members
 
 
 def load_member(*, customer_id: int, source: str, account_id: str = "") -> Customer:
@@ -162,10 +218,11 @@ def open_profile(
 ) -> tuple[Customer, list[AuditEntry]]:
     """The 360 profile and the member's recent console history, read as one.
 
-    The console's own work (recording who opened the profile, reading the
-    timeline) happens while Capillary is answering, so opening a profile costs
-    about one Capillary round trip. The opening is recorded even when Capillary
-    then fails: the attempt to look is what the auditors ask about.
+    The timeline is read while Capillary is answering, so opening a profile
+    costs about one Capillary round trip. The opening is recorded once the
+    answer is in, with the member's name (the home page lists recently opened
+    members from these reads), and also when Capillary fails: the attempt to
+    look is what the auditors ask about.
     """
     with ThreadPoolExecutor(max_workers=1) as pool:
         answer = pool.submit(
@@ -175,11 +232,28 @@ def open_profile(
             account_id=account_id or None,
             embed=PROFILE_EMBEDS,
         )
-        audit.record_read(
-            actor=actor, action=Action.VIEW_PROFILE, customer_id=customer_id, source=source
-        )
         history = audit.entries_for_member(customer_id, limit=10)
-        return answer.result(), history
+        opened: dict[str, Any] = {"account_id": account_id}
+        try:
+            found = answer.result()
+            # The name lets the home page list recently opened members without asking Capillary.
+            opened["name"] = next(
+                (
+                    " ".join(filter(None, [p.first_name, p.last_name]))
+                    for p in found.profiles
+                    if p.first_name or p.last_name
+                ),
+                "",
+            )
+            return found, history
+        finally:
+            audit.record_read(
+                actor=actor,
+                action=Action.VIEW_PROFILE,
+                customer_id=customer_id,
+                source=source,
+                request=opened,
+            )
 
 
 def read_subscriptions(*, customer_id: int) -> list[dict[str, Any]]:

@@ -31,6 +31,7 @@ from customers.capillary.schemas import (
     ChangeIdentifierRequest,
     Customer,
     CustomerLookup,
+    SearchHit,
     SubscriptionChange,
     UpdateCustomerRequest,
 )
@@ -50,6 +51,7 @@ from customers.members.forms import (
     StatusForm,
     SubscriptionsForm,
 )
+from customers.members.search import highlight
 from customers.models import AuditEntry, FormToken
 
 REGISTER_FIELD_MAP = {
@@ -100,6 +102,20 @@ KIND_WORDS = {
 }
 
 
+MATCH_WORDS = {
+    "firstName": "First name",
+    "lastName": "Last name",
+    "mobile": "Mobile",
+    "email": "Email",
+    "externalId": "External id",
+    "cardnumber": "Card",
+}
+SEARCH_PAGE_SIZE = 10
+SUGGESTIONS = 6
+# Suggestions start at the second character: one letter matches a good part of any org.
+SUGGEST_FROM = 2
+
+
 @require_GET
 @requires(Capability.SEARCH)
 def search(request: HttpRequest) -> HttpResponse:
@@ -113,25 +129,120 @@ def search(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         source, account_id = data["source"], data.get("account_id") or ""
+        offset = _offset(request)
         context.update(searched=True, source=source, account_id=account_id, query=data["q"])
         try:
-            found = services.find_members(
+            found = services.search_members(
                 actor=request.user,
                 query=data["q"],
                 kind=data.get("kind") or "",
                 source=source,
                 account_id=account_id,
+                limit=SEARCH_PAGE_SIZE,
+                offset=offset,
             )
         except cap.CapillaryError as error:
             context["answer"] = answers.failure(error, form, write=False)
         else:
             context["members"] = [_summary(m, source, account_id) for m in found.members]
+            context["hits"] = [_hit(h, found.keyword) for h in found.hits]
+            context["keyword"] = found.keyword
+            context["paging"] = _paging(request, found)
             context["tried"] = found.tried
-            if not found.members:
+            if not found.members and not found.hits:
                 context["miss"] = _miss(found, data["q"], source, account_id)
             if len(found.members) == 1 and not request.htmx:  # type: ignore[attr-defined]
                 return HttpResponseRedirect(context["members"][0]["url"])
     return _page(request, "members/search.html", context, partial="results")
+
+
+@require_GET
+@requires(Capability.SEARCH)
+def search_suggest(request: HttpRequest) -> HttpResponse:
+    """The first hits while staff type (htmx, into the box's listbox).
+
+    Without JavaScript nobody asks for this: the box's form brings the same list
+    as a page, and so does a plain visit here.
+    """
+    if not request.htmx:  # type: ignore[attr-defined]
+        return search(request)
+    typed = " ".join(request.GET.get("q", "").split())[:255]
+    context: dict[str, Any] = {"query": typed, "hits": [], "searched": False}
+    if len(typed) >= SUGGEST_FROM:
+        context["searched"] = True
+        try:
+            found = services.search_members(
+                actor=request.user,
+                query=typed,
+                source=settings.CAPILLARY_SOURCE,
+                limit=SUGGESTIONS,
+                exact=False,
+            )
+        except cap.CapillaryError:
+            context["unavailable"] = True
+        else:
+            context["hits"] = [_hit(h, found.keyword) for h in found.hits]
+            context["more"] = found.total is not None and found.total > len(found.hits)
+    return render(request, "members/_suggestions.html", context)
+
+
+def _offset(request: HttpRequest) -> int:
+    raw = request.GET.get("offset", "")
+    return min(int(raw), 100_000) if raw.isdigit() else 0
+
+
+def _hit(hit: SearchHit, keyword: str) -> dict[str, Any]:
+    """One hit of Capillary's customer search, as the list shows it."""
+    named = next((p for p in hit.profiles if p.first_name or p.last_name), None)
+    matched = [
+        {
+            "label": MATCH_WORDS.get(m.id_type, m.id_type),
+            "parts": highlight(m.id_value or "", keyword, id_type=m.id_type),
+            "where": f"{m.source} ({m.account_id})" if m.account_id else (m.source or ""),
+        }
+        for m in hit.matched_identifiers
+    ]
+    # The profile opens in the source where the match was found.
+    first = hit.matched_identifiers[0] if hit.matched_identifiers else None
+    source = (first.source if first else None) or (hit.profiles[0].source if hit.profiles else "")
+    account_id = (first.account_id if first else "") or ""
+    where = {"source": source or "ALL", **({"account_id": account_id} if account_id else {})}
+    return {
+        "id": hit.user_id,
+        "name": " ".join(filter(None, [named.first_name, named.last_name])) if named else "",
+        "matched": matched,
+        "sources": sorted({p.source or "" for p in hit.profiles} - {""}),
+        "url": f"{reverse('member', kwargs={'customer_id': hit.user_id})}?{urlencode(where)}",
+    }
+
+
+def _paging(request: HttpRequest, found: services.SearchResult) -> dict[str, Any] | None:
+    """Previous/next over Capillary's pages: only what its answer says, nothing counted here."""
+    if not found.keyword or not found.hits:
+        return None
+    shown_to = found.offset + len(found.hits)
+    # Capillary's total when it gives one, else a full page means there may be more.
+    more = shown_to < found.total if found.total is not None else len(found.hits) == found.limit
+
+    def url(offset: int) -> str:
+        query = {k: v for k, v in request.GET.items() if k != "offset"}
+        return f"{reverse('search')}?{urlencode({**query, 'offset': offset})}"
+
+    if found.offset == 0 and not more:
+        count = len(found.hits)
+        summary = f"{count} member{'s' if count != 1 else ''}"
+    else:
+        summary = f"Members {found.offset + 1}\N{EN DASH}{shown_to}" + (
+            f" of {found.total}" if found.total is not None else ""
+        )
+    return {
+        "summary": summary,
+        "first": found.offset + 1,
+        "last": shown_to,
+        "total": found.total,
+        "previous": url(max(0, found.offset - found.limit)) if found.offset else None,
+        "next": url(shown_to) if more else None,
+    }
 
 
 def _miss(found: services.SearchResult, typed: str, source: str, account_id: str) -> dict[str, Any]:
@@ -139,12 +250,14 @@ def _miss(found: services.SearchResult, typed: str, source: str, account_id: str
     kinds = [KIND_WORDS.get(c.kind, c.kind) for c in found.looked_up]
     values = sorted({c.value for c in found.looked_up})
     where = f"{source} ({account_id})" if account_id else source
+    said = []
     if kinds:
         as_what = ", ".join(kinds[:-1]) + (" or " if len(kinds) > 1 else "") + kinds[-1]
-        shown = " / ".join(values)
-        said = f"Nobody in {where} has {shown} as their {as_what}."
-    else:
-        said = f"Nobody in {where} has an identifier that is “{typed.strip()}”."
+        said.append(f"Nobody in {where} has {' / '.join(values)} as their {as_what}.")
+    if found.keyword:
+        said.append(f"No member's name or identifier starts with “{found.keyword}”, in any source.")
+    if not said:
+        said.append(f"Nobody in {where} has an identifier that is “{typed.strip()}”.")
     others = []
     for other, accounts in catalogue().sources.items():
         for account in accounts or [""]:
@@ -159,7 +272,7 @@ def _miss(found: services.SearchResult, typed: str, source: str, account_id: str
                     "url": f"{reverse('search')}?{query}",
                 }
             )
-    return {"said": said, "other_sources": others}
+    return {"said": " ".join(said), "other_sources": others}
 
 
 def _summary(member: Customer, source: str, account_id: str) -> dict[str, Any]:

@@ -56,6 +56,7 @@ URL_CASES: dict[str, tuple[Capability | None, dict[str, object], str]] = {
     "history": (Capability.VIEW_HISTORY, {}, "?outcome=ok"),
     "history_detail": (Capability.VIEW_HISTORY, {"pk": ENTRY}, ""),
     "search": (Capability.SEARCH, {}, "?q=919900000099&source=INSTORE"),
+    "search_suggest": (Capability.SEARCH, {}, "?q=pri"),
     "member": (Capability.VIEW_PROFILE, {"customer_id": MEMBER}, "?source=INSTORE"),
     "register": (Capability.REGISTER, {}, ""),
     "register_check": (Capability.REGISTER, {}, "?mobile=919900000001&source=INSTORE"),
