@@ -1,7 +1,8 @@
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models, router
 from django.utils import timezone
 
 from customers.history.chain import COMPLETION_FIELDS
@@ -157,27 +158,64 @@ class AuditEntry(models.Model):
         return [c for c in f"{self.error_codes},{self.warning_codes}".split(",") if c]
 
     def save_completion(self) -> None:
-        """Write this entry's outcome fields: the one update history allows, once.
+        """Write this entry's outcome fields: the one update history allows, once."""
+        AuditEntry.save_completions([self])
 
-        Only the completion fields are written, and only while the stored row is
-        still pending, so two racing completions cannot both succeed. The caller
-        (customers.history.audit) appends the signed AuditCompletion in the same
-        transaction.
+    @classmethod
+    def save_completions(cls, entries: "Sequence[AuditEntry]") -> None:
+        """Write many entries' outcome fields in one statement, and their code rows in another.
+
+        Only the completion fields are written, and only on rows still pending
+        (with no customer id yet, or this one), so two racing completions cannot
+        both succeed: if any entry was not pending, nothing is written. The
+        caller (customers.history.audit) appends the signed AuditCompletion
+        records in the same transaction.
         """
-        if self.outcome == self.Outcome.PENDING:
+        if not entries:
+            return
+        if any(entry.outcome == cls.Outcome.PENDING for entry in entries):
             raise AppendOnlyError("A completion needs a final outcome.")
-        values = {name: getattr(self, name) for name in COMPLETION_FIELDS}
-        pending = AuditEntry.objects.filter(pk=self.pk, outcome=self.Outcome.PENDING).filter(
-            models.Q(customer_id="") | models.Q(customer_id=self.customer_id)
+        connection = connections[router.db_for_write(cls)]
+        quote = connection.ops.quote_name
+        table = quote(cls._meta.db_table)
+        fields = [
+            cast("models.Field[Any, Any]", cls._meta.get_field(name)) for name in COMPLETION_FIELDS
+        ]
+        postgres = connection.vendor == "postgresql"
+        # VALUES columns are column1 (the id), column2, ... on SQLite and PostgreSQL
+        # alike; PostgreSQL types them from the literals, so each says what it is.
+        position = {str(f.column): f"v.column{n}" for n, f in enumerate(fields, start=2)}
+
+        def value(field: Any) -> str:
+            source = position[str(field.column)]
+            return f"CAST({source} AS {field.db_type(connection)})" if postgres else source
+
+        assignments = ", ".join(f"{quote(str(f.column))} = {value(f)}" for f in fields)
+        row = "(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"
+        params: list[Any] = []
+        for entry in entries:
+            params.append(entry.pk)
+            params.extend(f.get_db_prep_save(getattr(entry, f.attname), connection) for f in fields)
+        values = ", ".join([row] * len(entries))
+        customer = f"{table}.{quote('customer_id')}"
+        sql = (
+            f"UPDATE {table} SET {assignments} FROM (VALUES {values}) AS v "  # noqa: S608 - names
+            f"WHERE {table}.{quote('id')} = v.column1 AND {table}.{quote('outcome')} = %s "
+            f"AND ({customer} = '' OR {customer} = {position['customer_id']})"
         )
-        completed = super(AppendOnlyQuerySet, pending).update(**values)
-        if completed != 1:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, cls.Outcome.PENDING.value])
+            completed = cursor.rowcount
+        if completed != len(entries) or len({entry.pk for entry in entries}) != len(entries):
             raise AppendOnlyError(
-                f"Audit entry #{self.pk} is not pending: it was completed already."
+                "Audit entries #"
+                + ", #".join(str(entry.pk) for entry in entries)
+                + ": not all were pending: some were completed already."
             )
         AuditCode.objects.bulk_create(
-            AuditCode(entry=self, code=code, created_at=self.created_at)
-            for code in dict.fromkeys(self.codes)
+            AuditCode(entry=entry, code=code, created_at=entry.created_at)
+            for entry in entries
+            for code in dict.fromkeys(entry.codes)
         )
 
 

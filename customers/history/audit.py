@@ -9,8 +9,11 @@ in the middle leaves the pending entry visible instead of a silent gap. Reads
 (searches, opened profiles, exports) are recorded whole by `record_read`.
 
 The batch forms, `start_writes` and `finish_writes`, take many writes at once
-(a bulk-upsert batch): one transaction, one read of the chain's head. Callers
-use the same four functions whatever their size.
+(a bulk-upsert batch): one transaction, one read of the chain's head, one
+multi-row INSERT of the pending entries; completing them is one UPDATE of their
+outcome fields, one INSERT of their code rows and one INSERT of the block of
+signed completion records. Callers use the same four functions whatever their
+size; a screen's write is a batch of one.
 
 Call these outside `transaction.atomic()`: an outer transaction would hold back
 the pending entry until it commits and keep every other writer waiting for the
@@ -180,14 +183,17 @@ def finish_writes(completions: Sequence[tuple[AuditEntry, Answer]]) -> list[Audi
     """Record many answers in one transaction: each entry's outcome fields, and one
     signed completion record per entry appended to the completion chain."""
     entries = [_answered(entry, answer) for entry, answer in completions]
+    if not entries:
+        return entries
     with transaction.atomic():
         lock_chain()
+        # One UPDATE for every entry's outcome fields (refused whole if any is not pending).
+        AuditEntry.save_completions(entries)
         head = AuditCompletion.objects.order_by("-id").values_list("id", "record_hash").first()
         last_id, previous = head or (0, GENESIS)
         now = timezone.now()
         records = []
         for entry in entries:
-            entry.save_completion()
             last_id += 1
             record = AuditCompletion(
                 id=last_id, entry_id=entry.pk, created_at=now, previous_hash=previous
@@ -195,8 +201,8 @@ def finish_writes(completions: Sequence[tuple[AuditEntry, Answer]]) -> list[Audi
             signed = {name: getattr(record, name) for name in COMPLETION_RECORD_FIELDS}
             record.record_hash = previous = sign_completion(signed, _row(entry), previous)
             records.append(record)
-        for record in records:
-            record.save()
+        # The block of signed records, appended with one INSERT.
+        AuditCompletion.objects.bulk_create(records)
     return entries
 
 
@@ -307,7 +313,8 @@ def _append(entries: list[AuditEntry]) -> list[AuditEntry]:
             entry.created_at = now
             entry.previous_hash = previous
             entry.entry_hash = previous = sign_entry(_row(entry), previous)
-            entry.save()
+        # One multi-row INSERT, whatever the count: a batch's entries, or a screen's one.
+        AuditEntry.objects.bulk_create(entries)
     return entries
 
 

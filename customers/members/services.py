@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db import transaction
 
 from customers.capillary import errors as cap
 from customers.capillary.errors import ApiCode, CallMeta
@@ -499,23 +498,21 @@ def upsert_members(
     error is raised for the caller to retry or report.
     """
     rows = list(row_numbers) if row_numbers is not None else [None] * len(entries)
-    # One commit for the batch's pending entries (and one for their outcomes):
-    # still written before the call, a hundred fsyncs fewer.
-    with transaction.atomic():
-        pending = _start_rows(entries, rows, actor=actor, reason=reason, job=import_job_id)
+    # The batch's pending entries in one append (one INSERT, one commit), still
+    # before the call; their outcomes in one completion block after it.
+    pending = _start_rows(entries, rows, actor=actor, reason=reason, job=import_job_id)
     try:
         answer = get_client().bulk_upsert(
             entries, skip_change_identifier=skip_change_identifier, actor=actor_context(actor)
         )
     except cap.CapillaryError as error:
-        with transaction.atomic():
-            for entry in pending:
-                _finish_failed(entry, error, one_member=False)
+        audit.finish_writes(
+            [(entry, _failed_answer(entry, error, one_member=False)) for entry in pending]
+        )
         raise
     except BaseException:
-        with transaction.atomic():
-            for entry in pending:
-                audit.finish_write(entry, outcome=Outcome.UNKNOWN, response=_console_fault())
+        fault = audit.Answer(outcome=Outcome.UNKNOWN, response=_console_fault())
+        audit.finish_writes([(entry, fault) for entry in pending])
         raise
     items = list(answer.response)
     if len(items) != len(pending):
@@ -523,15 +520,20 @@ def upsert_members(
             f"bulk upsert answered {len(items)} items for {len(pending)} entries",
             meta=answer.meta,
         )
-        with transaction.atomic():
-            for entry in pending:
-                _finish_failed(entry, mismatch, one_member=False)
+        audit.finish_writes(
+            [(entry, _failed_answer(entry, mismatch, one_member=False)) for entry in pending]
+        )
         raise mismatch
-    with transaction.atomic():
-        return [
-            _finish_item(entry, item, answer.meta)
+    audit.finish_writes(
+        [
+            (entry, _item_answer(item, answer.meta))
             for entry, item in zip(pending, items, strict=True)
         ]
+    )
+    return [
+        RowResult(_item_customer_id(item), list(item.errors), list(item.warnings), entry)
+        for entry, item in zip(pending, items, strict=True)
+    ]
 
 
 def _start_rows(
@@ -542,13 +544,13 @@ def _start_rows(
     reason: str,
     job: int | None,
 ) -> list[AuditEntry]:
-    pending = []
+    writes = []
     for entry_model, row in zip(entries, rows, strict=True):
         identifier = (
             entry_model.profiles[0].identifiers[0] if entry_model.profiles[0].identifiers else None
         )
-        pending.append(
-            audit.start_write(
+        writes.append(
+            audit.Write(
                 actor=actor,
                 action=Action.UPSERT if job is None else Action.BULK_UPSERT,
                 reason=reason,
@@ -561,7 +563,7 @@ def _start_rows(
                 import_row=row,
             )
         )
-    return pending
+    return audit.start_writes(writes)
 
 
 # --- record, call, update ---------------------------------------------------
@@ -619,14 +621,18 @@ def _recorded_write(
     return WriteResult(created, list(answer.warnings), list(answer.side_effects), entry)
 
 
-def _finish_item(entry: AuditEntry, item: BulkItem, meta: CallMeta) -> RowResult:
-    customer_id = item.entity_id or (item.result.id if item.result else None)
+def _item_customer_id(item: BulkItem) -> int | None:
+    return item.entity_id or (item.result.id if item.result else None)
+
+
+def _item_answer(item: BulkItem, meta: CallMeta) -> audit.Answer:
+    """One bulk item's answer, for its entry's completion."""
+    customer_id = _item_customer_id(item)
     if item.errors:
         outcome = Outcome.REJECTED
     else:
         outcome = Outcome.OK_WITH_WARNINGS if item.warnings else Outcome.OK
-    audit.finish_write(
-        entry,
+    return audit.Answer(
         outcome=outcome,
         http_status=meta.status,
         request_id=meta.request_id or "",
@@ -639,7 +645,6 @@ def _finish_item(entry: AuditEntry, item: BulkItem, meta: CallMeta) -> RowResult
         else None,
         customer_id=customer_id,
     )
-    return RowResult(customer_id, list(item.errors), list(item.warnings), entry)
 
 
 def _finish_failed(
@@ -647,6 +652,12 @@ def _finish_failed(
 ) -> None:
     """Record a failed call. `one_member`: the answer is about this entry's member
     alone, so an id it still shows is this member's (not so for a bulk batch)."""
+    audit.finish_writes([(entry, _failed_answer(entry, error, one_member=one_member))])
+
+
+def _failed_answer(
+    entry: AuditEntry, error: cap.CapillaryError, *, one_member: bool
+) -> audit.Answer:
     meta = error.meta or CallMeta(method="", path="", endpoint="")
     if isinstance(error, cap.Rejected):
         outcome = Outcome.REJECTED
@@ -655,8 +666,7 @@ def _finish_failed(
     else:
         outcome = Outcome.UNKNOWN if cap.write_may_have_applied(error) else Outcome.FAILED
         errors, warnings = (), ()
-    audit.finish_write(
-        entry,
+    return audit.Answer(
         outcome=outcome,
         http_status=meta.status,
         request_id=meta.request_id or "",

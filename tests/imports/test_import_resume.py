@@ -39,14 +39,20 @@ class Death:
         self.where = where
         self.dead = False
         self.calls = 0
-        finish_write = audit.finish_write
+        finish_write, finish_writes = audit.finish_write, audit.finish_writes
 
         def no_writes_when_dead(*args, **kwargs):
             if self.dead:
                 raise WorkerDied
             return finish_write(*args, **kwargs)
 
+        def no_batch_writes_when_dead(*args, **kwargs):
+            if self.dead:
+                raise WorkerDied
+            return finish_writes(*args, **kwargs)
+
         monkeypatch.setattr(audit, "finish_write", no_writes_when_dead)
+        monkeypatch.setattr(audit, "finish_writes", no_batch_writes_when_dead)
         handle = EmulatorTransport.handle_request
 
         def transport(transport_self, request):
