@@ -41,6 +41,10 @@ RowStatus = ImportRow.Status
 # Rows per INSERT: large enough to be fast, small enough that SQLite's write
 # lock is released often for a worker running another import meanwhile.
 STORE_CHUNK = 1000
+STORE_CHUNK_CELLS = 50_000
+# Rows with problems kept for the preview and the to-fix file; past this, a file is
+# counted, not stored (a 19 MB file of one repeated row once stored 866,213 of them).
+INVALID_ROWS_KEPT = 1000
 PREVIEW_ROWS = 20
 # Capillary takes at most 100 entries per bulk upsert (code 1060 above that).
 MAX_BATCH_SIZE = 100
@@ -124,16 +128,21 @@ def create_job(
         reason=reason,
         batch_size=batch_size,
     )
-    total = invalid = 0
+    total = invalid = cells = 0
     chunk: list[ImportRow] = []
     for row in itertools.chain([first], parsed):
         stored = _row_for(job, row)
         total += 1
-        invalid += stored.status == RowStatus.INVALID
+        if stored.status == RowStatus.INVALID:
+            invalid += 1
+            if invalid > INVALID_ROWS_KEPT:
+                continue  # counted, not kept: the file itself must be fixed
         chunk.append(stored)
-        if len(chunk) >= STORE_CHUNK:
+        cells += len(stored.values) + len(stored.problems)
+        # Bounded by cells as well as rows: a row may hold thousands of columns.
+        if len(chunk) >= STORE_CHUNK or cells >= STORE_CHUNK_CELLS:
             ImportRow.objects.bulk_create(chunk)
-            chunk = []
+            chunk, cells = [], 0
     ImportRow.objects.bulk_create(chunk)
     ImportJob.objects.filter(pk=job.pk).update(
         status=Status.VALIDATED, total_rows=total, invalid_rows=invalid
@@ -159,7 +168,8 @@ def _row_for(job: ImportJob, parsed: ParsedRow) -> ImportRow:
     return ImportRow(
         job=job,
         number=parsed.number,
-        values=parsed.values,
+        # Empty cells leave a member's value as it is: nothing to keep for them.
+        values={column: value for column, value in parsed.values.items() if value},
         entry=entry,
         problems=[{"column": p.column, "message": p.message} for p in problems],
         status=RowStatus.INVALID if problems else RowStatus.PENDING,
@@ -273,8 +283,9 @@ def recount(job_id: int) -> None:
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job_id)
         counts = status_counts(job)
+        # invalid_rows stays the upload's count: those rows never change, and past
+        # INVALID_ROWS_KEPT they are counted without being stored.
         ImportJob.objects.filter(pk=job_id).update(
-            invalid_rows=counts.get(RowStatus.INVALID, 0),
             done_rows=counts.get(RowStatus.OK, 0) + counts.get(RowStatus.WARNING, 0),
             warning_rows=counts.get(RowStatus.WARNING, 0),
             failed_rows=counts.get(RowStatus.FAILED, 0),

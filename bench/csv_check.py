@@ -1,0 +1,152 @@
+"""Checking an uploaded CSV: peak memory and time of the web process's work.
+
+    .venv/bin/python bench/csv_check.py [--shape wide|repeated|members] [--bytes N] [--rows N]
+
+Each shape is checked in a fresh subprocess (so its peak RSS is its own) with
+its own SQLite database under var/bench/, never the console's:
+
+- `wide`: the attack file, 10,000 `field:` columns that the org does not have, in
+  every row, up to --bytes (3 MB by default; the upload limit is 20 MiB);
+- `repeated`: one row repeated up to --bytes (every row after the first a duplicate);
+- `members`: --rows good members (100,000 by default).
+
+Prints one Markdown table row per shape for docs/benchmarks.md. `--quick` uses
+small sizes, for `make bench`.
+"""
+
+import argparse
+import io
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def wide_file(size: int) -> bytes:
+    header = "mobile," + ",".join(f"field:f{n}" for n in range(10_000)) + "\n"
+    out = io.StringIO()
+    out.write(header)
+    number = 0
+    while out.tell() < size:
+        out.write(f"91990{number:07d}," + ",".join("x" * 10_000) + "\n")
+        number += 1
+    return out.getvalue().encode()
+
+
+def repeated_file(size: int) -> bytes:
+    row = "919900000001,asha@example.com,Asha,Rao\n"
+    return ("mobile,email,first_name,last_name\n" + row * (size // len(row))).encode()
+
+
+def members_file(rows: int) -> bytes:
+    lines = ["mobile,email,first_name,last_name"]
+    lines += [f"91990{n:07d},m{n}@example.com,Member,N{n}" for n in range(rows)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def child(shape: str, path: str) -> None:
+    """Runs in the subprocess: migrate a fresh database, then check the file."""
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from customers.imports.jobs import create_job
+
+    owner = User.objects.create_user(f"bench-{os.getpid()}")
+    started = time.perf_counter()
+    with open(path, "rb") as upload:
+        job = create_job(
+            owner=owner,
+            upload=upload,
+            file_name=f"{shape}.csv",
+            dry_run=True,
+            skip_change_identifier=False,
+            reason="bench",
+            batch_size=100,
+        )
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    stored = job.rows.count()
+    print(f"{job.total_rows}\t{job.invalid_rows}\t{stored}\t{seconds:.1f}\t{peak_mb:.0f}")
+
+
+def measure(shape: str, data: bytes) -> dict[str, float]:
+    """Check `data` in a fresh subprocess: rows, invalid, stored, seconds, peak MB, disk MB."""
+    with tempfile.TemporaryDirectory(dir=ROOT / "var") as folder:
+        path = Path(folder) / f"{shape}.csv"
+        path.write_bytes(data)
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "membercare.settings",
+            "DATABASE_URL": f"sqlite:///{folder}/bench.sqlite3",
+            "CAPILLARY_EMULATOR_STATE": f"{folder}/emulator.sqlite3",
+            "CAPILLARY_RATE_LIMIT_STATE": f"{folder}/ratelimit.sqlite3",
+            "LOG_LEVEL": "warning",
+        }
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", shape, str(path)],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+        if done.returncode:
+            raise RuntimeError(f"checking {shape} failed: {done.stderr[-2000:]}")
+        fields = done.stdout.strip().splitlines()[-1].split("\t")
+        total, invalid, stored, seconds, peak = (float(value) for value in fields)
+        disk = (Path(folder) / "bench.sqlite3").stat().st_size / 1e6
+        return {
+            "bytes": len(data),
+            "rows": total,
+            "invalid": invalid,
+            "stored": stored,
+            "seconds": seconds,
+            "peak_mb": peak,
+            "disk_mb": disk,
+        }
+
+
+def row(shape: str, m: dict[str, float]) -> str:
+    return (
+        f"| {shape} | {m['bytes'] / 1e6:.1f} MB | {m['rows']:,.0f} | {m['invalid']:,.0f} "
+        f"| {m['stored']:,.0f} | {m['seconds']:.1f} s | {m['peak_mb']:.0f} MB "
+        f"| {m['disk_mb']:.0f} MB |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--shape", choices=("wide", "repeated", "members"), action="append")
+    parser.add_argument("--bytes", type=int, default=3_000_000)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--quick", action="store_true", help="small sizes, for make bench")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    size, rows = (300_000, 2_000) if args.quick else (args.bytes, args.rows)
+    (ROOT / "var").mkdir(exist_ok=True)
+    files = {
+        "wide": lambda: wide_file(size),
+        "repeated": lambda: repeated_file(size),
+        "members": lambda: members_file(rows),
+    }
+    print("| file | size | rows | invalid | rows stored | time | peak RSS | database after |")
+    print("|---|---|---|---|---|---|---|---|")
+    for shape in args.shape or list(files):
+        print(row(shape, measure(shape, files[shape]())), flush=True)
+
+
+if __name__ == "__main__":
+    main()
