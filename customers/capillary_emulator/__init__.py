@@ -24,7 +24,11 @@ seed_emulator`` wrap them. Default credentials: till ``membercare.till`` /
 
 Control endpoints (emulator only, no auth): ``GET /_emulator/faults``,
 ``POST /_emulator/faults`` (JSON merged per fault kind), ``DELETE /_emulator/faults``
-(all off), ``POST /_emulator/reset`` (empty state, quotas and fault overrides).
+(all off), ``POST /_emulator/reset`` (empty state, quotas, fault overrides, clock
+and org changes); ``GET|POST|DELETE /_emulator/clock`` (``{"set": time}`` or
+``{"advance": seconds}``) and ``GET|POST|DELETE /_emulator/org`` (a partial org
+configuration merged in, checked like the file; DELETE restores), see
+``control.py``. ``Emulator.clock()`` is now as the emulator sees it.
 Fault kinds and keys are in ``faults.py``; defaults come from the org's ``faults``
 block merged with ``$CAPILLARY_EMULATOR_FAULTS`` (JSON). Fault overrides and the
 ``next N`` counters live in the state file, so every process sharing it sees them.
@@ -75,12 +79,16 @@ the constants block of ``codes.py``)
   403 (OAuth client: "Client doesn't have access…"; till: code 4000). Tokens are
   HS256 JWTs signed with the client secret. ``Authorization: Bearer`` is refused.
   Access groups: ``access`` lists endpoint ids (``"*"``: all).
-- Rate limits (§1.6): a token bucket per (till or API client, endpoint id) shared
-  through the state file; capacity = limit, refill = limit / per_seconds; 429 with
+- Rate limits (§1.6): a token bucket per (till or API client, endpoint id), and
+  when ``per_key``/``keys`` are set one per till or API client over every endpoint
+  (the docs' "per API key"), shared through the state file; capacity = limit,
+  refill = limit / per_seconds; 429 with
   ``Retry-After`` (whole seconds to the next token) and
   ``{"warnings": [], "errors": [{"status": false, "code": 429, "message": "Rate
   limit exceeded"}]}``. Defaults: EMEA row (E1 100/min, E2 and E2b 50/min, E4
-  300/min), changeIdentifier 1000/hour, everything else 1000/min.
+  300/min), changeIdentifier and the card read 1000/hour (S9), everything else
+  1000/min; no per-key quota unless configured. Profile-update points
+  (``promotions.profile_update``) are an emulator promotion for demos (off by default).
 - E1 (§2 E1): loyaltyType defaults to ``registration.default_loyalty_type``
   (``loyalty``); an identifier held by two customers → error 8052; joining an
   existing customer (8050) returns that customer's id, adds only the new profile
@@ -189,11 +197,13 @@ pii}; ``custom_fields[]`` {name, label, type: string|integer|boolean|date};
 {number, name, description}}; ``promotions`` {welcome_points, welcome_coupon
 {coupon_type, description, discount_code, valid_days}, alternate_currency
 {identifier, name, value, display_name (read by the console only)}, referral
-{code_prefix, referee_points, referrer_points}} (omit one to switch it off);
+{code_prefix, referee_points, referrer_points}, profile_update {points}} (omit one
+to switch it off);
 ``card_series[]`` {id, code, name, type, expiry_days, max_active_cards, default};
-``card_status_labels[]`` {id, label, status}; ``customer_labels[]``;
-``subscriptions`` {default_type};
-``rate_limits`` {enabled, default, endpoints {E1: {limit, per_seconds} | rpm}};
+``card_status_labels[]`` {id, label, status}; ``customer_labels[]`` (a name, or
+{id, name, description}); ``subscriptions`` {default_type};
+``rate_limits`` {enabled, default, endpoints {E1: {limit, per_seconds} | rpm},
+per_key (every API key, across endpoints), keys {till code or client key: limit}};
 ``max_batch_size``; ``http_status`` {business_error, mandatory_field_missing,
 batch_all_succeeded, batch_some_failed, batch_all_failed, oauth_bad_credentials};
 ``faults`` (see ``faults.py``; shipped off).

@@ -1,8 +1,9 @@
 """``Emulator``: one request in, Capillary's answer out.
 
 The order of a request's life: route (404/405) → injected faults → auth
-(401/498/403) → rate limit (429) → handler → response headers. The control
-endpoints under ``/_emulator/`` skip everything but routing: they exist only here.
+(401/498/403) → rate limits, per API key then per endpoint (429) → handler →
+response headers. The control endpoints under ``/_emulator/`` skip everything but
+routing: they exist only here, never on a real cluster (``control.py``).
 """
 
 import json
@@ -19,9 +20,9 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from . import auth, codes, faults, routes
+from . import auth, codes, control, faults, routes
 from .context import ApiError, Ctx, Reply, Request
-from .org import OrgConfig, Till
+from .org import OrgConfig, OrgConfigError, Till
 from .org_file import load_org_config
 from .store import Store
 from .transport import EmulatorTransport
@@ -48,8 +49,9 @@ class Emulator:
     ) -> None:
         self.org = org if isinstance(org, OrgConfig) else load_org_config(org)
         self.store = Store(state_path)
-        self.clock = clock
+        self._base_clock = clock
         self.sleep = sleep
+        self._org_cache: dict[str, OrgConfig] = {}
         self.rng = rng or random.Random()
         self._rng_lock = threading.Lock()
         self.base_faults = faults.merge(
@@ -66,6 +68,21 @@ class Emulator:
 
     def close(self) -> None:
         self.store.close()
+
+    def clock(self) -> float:
+        """Now, as the emulator sees it: the real (or injected) clock moved by
+        ``POST /_emulator/clock``, shared by every process on the state file."""
+        return self._base_clock() + control.clock_offset(self.store)
+
+    def current_org(self) -> OrgConfig:
+        """The org with the runtime changes of ``POST /_emulator/org`` applied."""
+        changes = control.org_changes(self.store)
+        if not changes:
+            return self.org
+        key = json.dumps(changes, sort_keys=True)
+        if key not in self._org_cache:
+            self._org_cache = {key: control.apply_org_changes(self.org, changes)}
+        return self._org_cache[key]
 
     def faults(self) -> dict[str, dict[str, Any]]:
         """The faults in force: the org/env ones until the control endpoint changes them."""
@@ -103,6 +120,9 @@ class Emulator:
             status = 405 if known else 404
             return self._finish(request, Reply(status, _errors(status)))
         request.endpoint, request.template, request.params = route.endpoint, route.template, params
+        # One reading of the clock offset and the org changes per request.
+        offset = control.clock_offset(self.store)
+        org = self.current_org()
         fault, settings = self._pick_fault(route.endpoint)
         if fault in ("drop", "timeout") and not settings["processed"]:
             raise _connection_fault(fault, settings)
@@ -114,7 +134,7 @@ class Emulator:
         elif fault == "rate_limit":
             reply = _rate_limited(settings["retry_after"])
         else:
-            reply = self._serve(request, route)
+            reply = self._serve(request, route, org, lambda: self._base_clock() + offset)
         if fault in ("drop", "timeout"):
             raise _connection_fault(fault, settings)
         if fault == "malformed":
@@ -161,19 +181,21 @@ class Emulator:
             self.sleep(delay)
         return kind, config[kind] if kind else {}
 
-    def _serve(self, request: Request, route: routes.Route) -> Reply:
+    def _serve(
+        self, request: Request, route: routes.Route, org: OrgConfig, clock: Callable[[], float]
+    ) -> Reply:
         try:
             principal = None
             if route.endpoint != "E12":
-                principal = auth.authenticate(self.org, request.headers, self.clock())
+                principal = auth.authenticate(org, request.headers, clock())
                 auth.authorize(principal, route.endpoint)
-                limited = self._take_quota(principal.name, route.endpoint)
+                limited = self._take_quota(org, principal, route.endpoint, clock())
                 if limited is not None:
                     return limited
             ctx = Ctx(
                 self.store,
-                self.org,
-                self.clock,
+                org,
+                clock,
                 self.rng,
                 request,
                 principal.till if principal else _NO_TILL,
@@ -182,32 +204,42 @@ class Emulator:
         except auth.AuthFailure as failure:
             return Reply(failure.status, failure.body)
         except ApiError as error:
-            status = error.status or self.org.http_status["business_error"]
+            status = error.status or org.http_status["business_error"]
             return Reply(status, {"warnings": error.warnings, "errors": [error.entry]})
         except sqlite3.IntegrityError:
             # Only reachable if two writers raced past BEGIN IMMEDIATE: the index decides.
             return Reply(
-                self.org.http_status["business_error"],
+                org.http_status["business_error"],
                 {"warnings": [], "errors": [codes.entry(8006)]},
             )
         except Exception as exc:
             log.exception("emulator error on %s %s", request.method, request.path)
             return Reply(500, _errors(500, f"Internal error: {exc}"))
 
-    def _take_quota(self, principal: str, endpoint: str) -> Reply | None:
-        if not self.org.rate_limits_enabled:
+    def _take_quota(
+        self, org: OrgConfig, principal: auth.Principal, endpoint: str, now: float
+    ) -> Reply | None:
+        """The API key's own quota over every endpoint first (the docs' "per API key"),
+        then its quota for this endpoint; each a token bucket in the state file."""
+        if not org.rate_limits_enabled:
             return None
-        limit = self.org.rate_limit(endpoint)
-        rate = limit.limit / limit.per_seconds
-        allowed, tokens = self.store.take_token(
-            f"{principal}|{endpoint}", limit.limit, rate, self.clock()
-        )
-        if allowed:
-            return None
-        return _rate_limited(max(1, math.ceil((1 - tokens) / rate)))
+        buckets = [(f"{principal.name}|{endpoint}", org.rate_limit(endpoint))]
+        per_key = org.key_rate_limit(principal.key)
+        if per_key is not None:
+            buckets.insert(0, (f"{principal.name}|*", per_key))
+        for bucket, limit in buckets:
+            rate = limit.limit / limit.per_seconds
+            allowed, tokens = self.store.take_token(bucket, limit.limit, rate, now)
+            if not allowed:
+                return _rate_limited(max(1, math.ceil((1 - tokens) / rate)))
+        return None
 
     def _control(self, request: Request) -> Reply:
         try:
+            if request.path == "/_emulator/clock":
+                return control.clock(self.store, self._base_clock, request)
+            if request.path == "/_emulator/org":
+                return control.org(self.store, self.org, request)
             if request.path == "/_emulator/faults" and request.method == "GET":
                 return Reply(200, self.faults())
             if request.path == "/_emulator/faults" and request.method == "POST":
@@ -217,7 +249,7 @@ class Emulator:
             if request.path == "/_emulator/reset" and request.method == "POST":
                 self.reset()
                 return Reply(200, {"reset": True})
-        except (ApiError, faults.FaultConfigError) as exc:
+        except (ApiError, faults.FaultConfigError, OrgConfigError) as exc:
             return Reply(400, _errors(400, str(exc)))
         return Reply(404, _errors(404))
 

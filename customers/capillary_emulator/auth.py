@@ -37,6 +37,7 @@ class Principal:
     till: Till
     access: frozenset[str]
     via: str  # "basic" or "oauth"
+    key: str  # the API key as the org file names it: the till's code or the client's key
 
 
 def authenticate(org: OrgConfig, headers: dict[str, str], now: float) -> Principal:
@@ -44,14 +45,18 @@ def authenticate(org: OrgConfig, headers: dict[str, str], now: float) -> Princip
     if token:
         client = verify_token(org, token, now)
         return Principal(
-            f"oauth:{client.key}", _acting_till(org, headers, client), client.access, "oauth"
+            f"oauth:{client.key}",
+            _acting_till(org, headers, client),
+            client.access,
+            "oauth",
+            client.key,
         )
     authorization = headers.get("authorization", "")
     scheme, _, credentials = authorization.partition(" ")
     if scheme.lower() == "basic":
         till = _basic_till(org, credentials.strip())
         if till is not None:
-            return Principal(f"till:{till.code}", till, till.access, "basic")
+            return Principal(f"till:{till.code}", till, till.access, "basic", till.code)
         raise AuthFailure(401, 401, "Authentication failed")
     raise AuthFailure(401, 401, "Unauthorized")
 

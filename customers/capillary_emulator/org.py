@@ -3,7 +3,7 @@ labels, fields, programs, promotions, limits). ``org_file`` reads it from JSON."
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 # Capillary's source enum (reference §1.7); the org enables a subset.
@@ -199,6 +199,11 @@ class OrgConfig:
     max_batch_size: int
     http_status: dict[str, int]
     faults: dict[str, dict[str, Any]]
+    # Per API key (a till's code or an OAuth client's key), besides per endpoint.
+    key_rate_limits: dict[str, RateLimit] = field(default_factory=dict)
+    default_key_rate_limit: RateLimit | None = None
+    # The JSON this was read from, so a runtime change can be applied and undone.
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def default_program(self) -> Program | None:
         chosen = [p for p in self.programs.values() if p.default]
@@ -213,3 +218,7 @@ class OrgConfig:
 
     def rate_limit(self, endpoint: str) -> RateLimit:
         return self.rate_limits.get(endpoint, self.default_rate_limit)
+
+    def key_rate_limit(self, key: str) -> RateLimit | None:
+        """The quota of one API key over every endpoint, if the org sets one."""
+        return self.key_rate_limits.get(key, self.default_key_rate_limit)

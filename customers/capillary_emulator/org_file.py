@@ -6,6 +6,7 @@ which tests use to vary a single setting. A key that is missing, of the wrong
 type or unknown stops loading with ``OrgConfigError`` naming its path.
 """
 
+import copy
 import json
 import os
 import re
@@ -167,6 +168,10 @@ def _parse(root: _Reader) -> OrgConfig:
     default_limit = _rate_limit(limits, "default")
     per_endpoint = limits.child("endpoints", {})
     endpoint_limits = {key: _rate_limit(per_endpoint, key) for key in list(per_endpoint.data)}
+    per_key = _rate_limit(limits, "per_key") if "per_key" in limits.data else None
+    limits.seen.add("per_key")
+    keys = limits.child("keys", {})
+    key_limits = {key: _rate_limit(keys, key) for key in list(keys.data)}
     limits.done()
     http = root.child("http_status", {})
     http_status = {key: http.get(key, int, _HTTP_DEFAULTS[key]) for key in HTTP_STATUS_KEYS}
@@ -205,6 +210,9 @@ def _parse(root: _Reader) -> OrgConfig:
         max_batch_size=root.get("max_batch_size", int, 100),
         http_status=http_status,
         faults=fault_config,
+        key_rate_limits=key_limits,
+        default_key_rate_limit=per_key,
+        raw=copy.deepcopy(root.data),
     )
     root.done()
     return config
@@ -379,6 +387,11 @@ def _promotions(r: _Reader) -> dict[str, Any]:
         # What staff call the currency: read by the console's pickers, never sent by Capillary.
         currency.get("display_name", str, "")
         currency.done()
+    profile_update = r.child("profile_update", None) if r.data.get("profile_update") else None
+    r.seen.add("profile_update")
+    if profile_update:
+        result["profile_update"] = {"points": profile_update.get("points", (int, float))}
+        profile_update.done()
     referral = r.child("referral", None) if r.data.get("referral") else None
     r.seen.add("referral")
     if referral:
@@ -419,6 +432,8 @@ def _rate_limit(r: _Reader, key: str) -> RateLimit:
     """``{"limit": n, "per_seconds": s}``, or a bare number meaning requests per minute."""
     value = r.get(key, (int, dict))
     if isinstance(value, int):
+        if value <= 0:
+            raise r.fail(key, "must be positive")
         return RateLimit(limit=value, per_seconds=60.0)
     item = r.child(key)
     limit = RateLimit(

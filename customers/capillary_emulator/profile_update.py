@@ -92,6 +92,8 @@ def update_profile(
     ]
     if upgrade:
         events.append(auditing.event("standard", "LoyaltyType", "non_loyalty", "loyalty"))
+    if events and downstream.run:
+        effects += promotions.on_profile_update(db, ctx, c)
     auditing.record(ctx, db, c.id, events, source=profile.source)
     return Outcome(c.id, warnings, effects if downstream.run and downstream.report else [])
 

@@ -77,6 +77,15 @@ def on_loyalty_registration(
     return effects
 
 
+def on_profile_update(db: sqlite3.Connection, ctx: Ctx, c: Customer) -> list[dict[str, Any]]:
+    """Points for a profile change, where the org runs such a promotion (the v1.1 page:
+    "points rewarded to the customer for updating profile (if configured)")."""
+    promotion = ctx.org.promotions.get("profile_update")
+    if not promotion or not credit(db, ctx, c, promotion["points"]):
+        return []
+    return [points_effect(promotion["points"])]
+
+
 def _referral(db: sqlite3.Connection, ctx: Ctx, c: Customer, code: str) -> list[dict[str, Any]]:
     """A referral code is ``<code_prefix><referrer id>``; an unknown code is ignored, as
     no source documents an error for it."""

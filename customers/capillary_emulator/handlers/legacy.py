@@ -139,6 +139,8 @@ def _update(ctx: Ctx, db: sqlite3.Connection, raw: Any) -> dict[str, Any]:
         "standard", before, {"FirstName": profile.first_name, "LastName": profile.last_name}
     )
     events += auditing.diff("extended", before_extended, customer.extended_fields)
+    if events or custom:
+        effects += promotions.on_profile_update(db, ctx, customer)
     auditing.record(ctx, db, customer.id, events, source=profile.source)
     status = {
         "success": "true",
