@@ -164,6 +164,7 @@ def attach_card(
         ]
         if len(active) >= request.series.max_active_cards:
             raise ApiError(3036)
+    previous = card.status_label if card is not None else None
     if card is None:
         card = Card(
             0,
@@ -176,11 +177,26 @@ def attach_card(
             now,
         )
         records.insert_card(db, card)
+        previous = _card_created(ctx, db, card)
     else:
         card.customer_id, card.status_label, card.status_changed_at = c.id, request.label.label, now
         records.save_card(db, card)
     c.cards = [k for k in c.cards if k.number != number] + [card]
-    _card_event(ctx, db, c, card, None)
+    _card_event(ctx, db, c, card, previous)
+
+
+def _card_created(ctx: Ctx, db: sqlite3.Connection, card: Card) -> str | None:
+    """A new card starts NOT_ISSUED, as the audit page's CARD sample shows (a creation
+    row ``{labelId, value}``, then the status change); None when the org has no such
+    label."""
+    label = next((lb for lb in ctx.org.card_labels.values() if lb.status == "NOT_ISSUED"), None)
+    if label is None:
+        return None
+    event = auditing.event("card", "CardStatus", None, None)
+    event["additionalFields"] = {"labelId": str(label.id), "value": label.label}
+    event["associateEntities"] = [{"entityType": None, "entityId": None}]
+    auditing.record(ctx, db, card.id, [event], entity_type="CARD")
+    return label.label
 
 
 def _delink_card(

@@ -126,11 +126,12 @@ def apply_subscriptions(
                 previous,
                 sub.type,
                 org_source=sub.source_name or source,
-                org_source_id=-1,
+                # The audit page prints these ids as strings.
+                org_source_id="-1",
                 communication_channel_type=sub.channel,
-                communication_channel_id=-1,
+                communication_channel_id="-1",
                 priority=sub.priority,
-                ou_id=-1,
+                ou_id="-1",
             )
         )
     c.subscriptions = [
