@@ -157,8 +157,8 @@ the constants block of ``codes.py``)
 - Cards (S9, card details page, audit page): delinking with a label not mapped to
   NOT_ISSUED → 3018 (no label given: the org's NOT_ISSUED one); audit card events
   carry ``previousLabelId``/``currentLabelId``, and a new card first gets the CARD
-  sample's creation row ``{labelId, value}`` of the NOT_ISSUED label; ``GET /v2/card`` answers the card
-  document plus ``warnings``, unknown number → 3010, no number → 400; a card nobody
+  sample's creation row ``{labelId, value}`` of the NOT_ISSUED label; ``GET /v2/card``
+  answers the card document plus ``warnings``, unknown number → 3010, no number → 400; a card nobody
   holds has ``customerId`` -1 (inferred); ``cardExternalId`` is not modelled.
 - E13 (§2 E13): ``q`` matches the start of a first name, last name or any stored
   identifier (mobile, email, externalId, cardnumber, …) in every source, ignoring
