@@ -46,11 +46,6 @@ CONTRADICTING = {
 NOT_MODELLED = {
     "card-details": "cardExternalId: the emulator keeps no card external ids",
 }
-# Samples for an endpoint another piece of work adds: they count once it is there.
-PENDING = {
-    "search": "E13 customer search is issue 13's endpoint; until it is in the emulator"
-    " /v2/customers/search reads as E6 with an id that is not a number (blank 400)",
-}
 # Samples that match by keys, types and outcome although they contradict their page.
 MATCH_DESPITE = {
     "change-identifier": "adds a 'facebook' identifier, a type its own page does not list"
@@ -58,7 +53,7 @@ MATCH_DESPITE = {
     "lookup-details": "names 'externalID', where the page's parameter is externalId (under"
     " dual eligibility only the primary identifier is used, so it does not matter)",
 }
-MATCHING = len(SAMPLES) - len(CONTRADICTING) - len(NOT_MODELLED) - len(PENDING)
+MATCHING = len(SAMPLES) - len(CONTRADICTING) - len(NOT_MODELLED)
 
 IDENTIFIER_TYPES = {
     "mobile",
@@ -349,8 +344,6 @@ def test_the_emulator_answers_the_documented_sample(
     outcome = replay(sample)
     assert outcome.status < 500 or failed(200, sample.get("response")) or outcome.answer
     found = outcome.mismatches()
-    if sample["id"] in PENDING and found:
-        pytest.xfail(PENDING[sample["id"]])
     if sample["id"] in CONTRADICTING or sample["id"] in NOT_MODELLED:
         # Listed in REPLAY.md: the table stays honest only while these still differ.
         assert found, f"{sample['id']} matches now: take it off the table"
@@ -360,7 +353,7 @@ def test_the_emulator_answers_the_documented_sample(
 
 def test_the_replay_table_names_only_samples_of_the_fixture() -> None:
     known = {s["id"] for s in SAMPLES}
-    listed = [*CONTRADICTING, *NOT_MODELLED, *PENDING, *MATCH_DESPITE]
+    listed = [*CONTRADICTING, *NOT_MODELLED, *MATCH_DESPITE]
     assert set(listed) <= known
     table = (Path(__file__).parent / "REPLAY.md").read_text(encoding="utf-8")
     assert all(f"`{sample_id}`" in table for sample_id in listed)
