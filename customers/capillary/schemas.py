@@ -555,7 +555,8 @@ class V11Subscriptions(V11Model):
 
 
 class V11FraudStatus(V11Model):
-    status: Literal["CONFIRMED", "NONE"]
+    # "" is what the official v1.1 sample sends: it leaves the fraud status as it is.
+    status: Literal["CONFIRMED", "NONE", ""]
 
 
 V11LoyaltyType = Annotated[Literal["LOYALTY", "NON_LOYALTY"], _canonical("LOYALTY", "NON_LOYALTY")]

@@ -276,3 +276,8 @@ def test_a_card_reads_by_number(client, member):
     assert [e.code for e in refused.value.errors] == [3010]
     with pytest.raises(ValueError, match="card number"):
         client.get_card("  ")
+
+
+def test_v11_update_with_the_official_samples_empty_fraud_status(client, member):
+    answer = client.update_customer_v11({"id": member, "fraud_status": {"status": ""}})
+    assert answer.customers[0].ok

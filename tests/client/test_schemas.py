@@ -421,6 +421,11 @@ def test_it_builds_a_v11_update_and_requires_a_way_to_find_the_customer() -> Non
     )
 
 
+def test_it_sends_the_official_samples_empty_fraud_status() -> None:
+    update = V11CustomerUpdate.model_validate({"id": 1, "fraud_status": {"status": ""}})
+    assert update.to_wire()["fraud_status"] == {"status": ""}
+
+
 def test_it_reads_extended_fields_whatever_the_entity_key_casing() -> None:
     response = ExtendedFieldsResponse.model_validate(
         {
