@@ -248,10 +248,12 @@ keywords drawn from stored members as staff would type them:
 
 Each kind of match is one range of an index on the case-folded text and the customer
 (first name, last name, "first last", identifier value); SQLite merges the ranges in
-order, so a page reads the index entries it shows and no more. `total` counts matching
-customers up to 1,000 (the emulator's bound, as a search engine tracks hits), so a
-three-letter name prefix, whose hits grow with the store (one seeded member in 50
-shares a first name, and their emails start with it), costs at most that count.
+order, so a page reads the index entries it shows and no more, and builds at most
+`limit` hits. What still grows is bounded: a full name has one or two hits among 1,000
+members but fills the page of ten among 100,000, and `total` counts matching customers
+up to 1,000 (the emulator's bound, as a search engine tracks hits), which a three-letter
+name prefix reaches (one seeded member in 50 shares a first name, and their emails
+start with it).
 {END}"""
     print(report)
     if args.write:
