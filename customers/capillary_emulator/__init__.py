@@ -67,6 +67,19 @@ extended-field values (``language``), attribution entity types other than TILL,
 cache (§1.9.10: config changes apply at once), embeds other than ``points``,
 ``subscriptions``, ``mlp``, ``customerStatus`` and ``alternateCurrencies``.
 
+Documentation samples that contradict their own page or the seeds (replayed by
+``tests/emulator/test_replay.py``; reasons in ``tests/emulator/REPLAY.md``; 25 of the
+31 request samples match by keys, types and outcome)
+------------------------------------------------------------------------------
+- ``add-card``: its mobile 4567890 has no country code, which its page requires (8014).
+- ``add-customer-status``: its response warns 1302 about a program it does not enrol in.
+- ``upsert-example``, ``upsert-subscriptions``: the page's one response fails with 3017
+  for requests without an invalid status label (and the second has no source).
+- ``audit-with-victim-and-survivor-details``: the published response is not JSON.
+- ``change-identifier`` (matches): a ``facebook`` identifier its page does not list.
+- ``lookup-details`` (matches): ``externalID`` for the page's ``externalId``.
+- Not modelled: ``card-details``' ``cardExternalId`` (no card external ids).
+
 Choices where the documentation is silent (each in one place: the org config, or
 the constants block of ``codes.py``)
 ------------------------------------------------------------------------------

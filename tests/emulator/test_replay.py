@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from customers import capillary_emulator
 from customers.capillary_emulator.control import deep_merge
 
 from .conftest import Api, mobile
@@ -358,3 +359,6 @@ def test_the_replay_table_names_only_samples_of_the_fixture() -> None:
     table = (Path(__file__).parent / "REPLAY.md").read_text(encoding="utf-8")
     assert all(f"`{sample_id}`" in table for sample_id in listed)
     assert f"{MATCHING} of {len(SAMPLES)}" in table
+    coverage = capillary_emulator.__doc__ or ""
+    assert all(f"``{sample_id}``" in coverage for sample_id in listed)
+    assert f"{MATCHING} of the\n{len(SAMPLES)} request samples" in coverage
