@@ -379,6 +379,8 @@ if CAPILLARY_ORG_CATALOGUE and not Path(CAPILLARY_ORG_CATALOGUE).is_file():
 
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
 IMPORT_BATCH_SIZE = env_int("IMPORT_BATCH_SIZE", 100)
+# Days a finished import keeps its rows (the job and every row's audit entry stay).
+IMPORT_ROWS_RETENTION_DAYS = env_int("IMPORT_ROWS_RETENTION_DAYS", 90)
 # Bulk-upsert batches a worker keeps in flight: Capillary works on one while the
 # worker audits and records another.
 IMPORT_IN_FLIGHT_BATCHES = env_int("IMPORT_IN_FLIGHT_BATCHES", 2)
