@@ -65,13 +65,16 @@ types: $(STAMP)
 check: lint types test
 
 # The quick form of every benchmark (small sizes, a few minutes); the full runs and
-# their figures are in docs/benchmarks.md.
+# their figures are in docs/benchmarks.md. BENCH_DATABASE_URL names a PostgreSQL
+# database the audit-write benchmark may drop and create.
 bench: $(STAMP)
 	$(PY) bench/csv_check.py --quick
 	$(PY) bench/client_overhead.py --batches 3 --calls 30
 	$(PY) bench/emulator.py --members 2000 --seconds 1 --samples 200 --state var/bench/emulator-quick.sqlite3
 	DJANGO_SETTINGS_MODULE=membercare.settings $(PY) bench/history.py --entries 5000 --repeat 3 --export-rows 1000
-	$(PY) bench/audit_writes.py --batches 3
+	@if [ -n "$(BENCH_DATABASE_URL)" ]; then \
+		$(PY) bench/audit_writes.py --batches 3 --database-url "$(BENCH_DATABASE_URL)"; \
+	else echo "bench/audit_writes.py needs PostgreSQL: set BENCH_DATABASE_URL (the database is dropped)"; fi
 	$(PY) bench/pages.py --samples 5 --users 2 --seconds 3
 	$(PY) bench/bulk_import.py --rows 2000 --timeout 300
 

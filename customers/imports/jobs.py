@@ -45,6 +45,7 @@ STORE_CHUNK_CELLS = 50_000
 # Rows with problems kept for the preview and the to-fix file; past this, a file is
 # counted, not stored (a 19 MB file of one repeated row once stored 866,213 of them).
 INVALID_ROWS_KEPT = 1000
+INVALID_CELLS_KEPT = 200_000  # and no more cells than this (rows may be very wide)
 PREVIEW_ROWS = 20
 # Capillary takes at most 100 entries per bulk upsert (code 1060 above that).
 MAX_BATCH_SIZE = 100
@@ -128,14 +129,15 @@ def create_job(
         reason=reason,
         batch_size=batch_size,
     )
-    total = invalid = cells = 0
+    total = invalid = invalid_cells = cells = 0
     chunk: list[ImportRow] = []
     for row in itertools.chain([first], parsed):
         stored = _row_for(job, row)
         total += 1
         if stored.status == RowStatus.INVALID:
             invalid += 1
-            if invalid > INVALID_ROWS_KEPT:
+            invalid_cells += len(stored.values)
+            if invalid > INVALID_ROWS_KEPT or invalid_cells > INVALID_CELLS_KEPT:
                 continue  # counted, not kept: the file itself must be fixed
         chunk.append(stored)
         cells += len(stored.values) + len(stored.problems)

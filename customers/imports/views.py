@@ -356,7 +356,6 @@ def _preview_context(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
         "problems": problems,
         "problems_next": problems[-1].number if more else None,
         "problems_not_listed": _invalid_not_kept(job),
-        "invalid_rows_kept": jobs.INVALID_ROWS_KEPT,
         "form": reupload,
         "columns_guide": COLUMN_GUIDE,
     }
@@ -364,8 +363,6 @@ def _preview_context(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
 
 def _invalid_not_kept(job: ImportJob) -> int:
     """Rows with problems counted at upload but not stored (past jobs.INVALID_ROWS_KEPT)."""
-    if job.invalid_rows <= jobs.INVALID_ROWS_KEPT:
-        return 0
     return job.invalid_rows - job.rows.filter(status=ImportRow.Status.INVALID).count()
 
 
