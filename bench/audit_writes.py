@@ -27,6 +27,7 @@ beside each figure.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import subprocess
@@ -241,7 +242,7 @@ def main() -> None:
             float(pair["batch"]["cpu_ms_per_batch"]) / float(pair["today"]["cpu_ms_per_batch"]), 2
         )
     started = time.perf_counter()
-    call_command("verify_history", verbosity=0)
+    call_command("verify_history", verbosity=0, stdout=io.StringIO())  # raises on a break
     verified = round(time.perf_counter() - started, 1)
     print(json.dumps({"runs": results, "verify_history_passed_seconds": verified}, indent=2))
 

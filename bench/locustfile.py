@@ -46,7 +46,7 @@ class SupportStaff(HttpUser):
     host = HOSTS[0] if HOSTS else "http://127.0.0.1:8000"
 
     def on_start(self) -> None:
-        number = _next_person()
+        number = self.person = _next_person()
         if HOSTS:
             self.client.base_url = HOSTS[number % len(HOSTS)]
         username, password = STAFF[number % len(STAFF)]
@@ -109,7 +109,8 @@ class SupportStaff(HttpUser):
             data={
                 "csrfmiddlewaretoken": token.group(1) if token else "",
                 "first_name": "Load",
-                "last_name": f"Test {self.edits}",
+                # A value no other person sends, so every save changes the member.
+                "last_name": f"Test {self.person} {self.edits}",
                 "reason": "load test",
                 "channels-TOTAL_FORMS": "1",
                 "channels-INITIAL_FORMS": "0",
@@ -122,7 +123,8 @@ class SupportStaff(HttpUser):
             catch_response=True,
         ) as answer:
             if answer.status_code != 200 or "Saved in Capillary" not in answer.text:
-                answer.failure(f"edit not saved ({answer.status_code})")
+                said = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", answer.text)).strip()
+                answer.failure(f"edit not saved ({answer.status_code}): {said[:160]}")
 
     @task(1)
     def history(self) -> None:

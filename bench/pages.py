@@ -393,7 +393,12 @@ def with_locust(
                     "p95_ms": float(row["95%"]),
                     "p99_ms": float(row["99%"]),
                 }
+        failures: list[str] = []
+        with (workdir / "locust_failures.csv").open() as failed:
+            for row in csv.DictReader(failed):
+                failures.append(f"{row['Name']}: {row['Error'][:200]} (x{row['Occurrences']})")
         return {
+            "failures": failures,
             "database": "postgresql" if database_url else "sqlite",
             "hosts": hosts,
             "users": users,
