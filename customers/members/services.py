@@ -46,6 +46,7 @@ Actor = User | AnonymousUser
 Action = AuditEntry.Action
 Outcome = AuditEntry.Outcome
 
+CUSTOMER_ID_LENGTH = AuditEntry._meta.get_field("customer_id").max_length or 64
 PROFILE_EMBEDS = ("points", "subscriptions", "mlp", "customerStatus")
 
 
@@ -143,10 +144,12 @@ def search_members(
     finally:
         # Recorded whatever Capillary answered: the attempt to look is what auditors ask about.
         found = [m.id for m in result.members] or [h.user_id for h in result.hits]
+        listed = ",".join(str(i) for i in found)
         audit.record_read(
             actor=actor,
             action=Action.SEARCH,
-            customer_id=",".join(str(i) for i in found),
+            # A page of hits outgrows the column; the request keeps every id.
+            customer_id=listed if len(listed) <= CUSTOMER_ID_LENGTH else "",
             identifier_type=kind or "/".join(result.tried) or "search",
             identifier_value=value[:255],
             source=source,
@@ -156,6 +159,7 @@ def search_members(
                 "keyword": result.keyword,
                 "offset": offset if result.keyword else None,
                 "suggestions": not exact,
+                "found": found,
             },
         )
     return result

@@ -230,3 +230,12 @@ def test_home_lists_only_what_this_person_opened(support_client, staff_client):
     staff_client(AUDITOR).get(reverse("member", args=[asha]) + "?source=INSTORE")
     html = support_client.get(reverse("home")).content.decode()
     assert "data-recent-members" not in html
+
+
+def test_a_full_page_of_hits_is_recorded_with_every_id_in_the_request(support_client):
+    ids = [add("Priya", f"Number{n}", f"9198000001{n:02d}") for n in range(10)]
+    support_client.get(reverse("search"), {"q": "priya"})
+    read = AuditEntry.objects.get(action="search")
+    # Ten ids and their commas outgrow the customer id column (64 characters, PostgreSQL).
+    assert len(read.customer_id) <= AuditEntry._meta.get_field("customer_id").max_length
+    assert read.request["found"] == ids
