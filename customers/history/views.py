@@ -85,7 +85,13 @@ def history_export(request: HttpRequest) -> HttpResponseBase:
     audit.record_read(
         actor=request.user,
         action=AuditEntry.Action.EXPORT_HISTORY,
-        request={"filters": {key: value for key, value in request.GET.items() if value}},
+        # The form's own filters only: an arbitrary key (a NUL in it, say) has no place in
+        # the history, and PostgreSQL cannot store a NUL in JSON.
+        request={
+            "filters": {
+                key: value for key, value in request.GET.items() if value and key in form.fields
+            }
+        },
     )
     writer = spreadsheet.writer(_Echo())
     response = StreamingHttpResponse(

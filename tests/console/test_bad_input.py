@@ -92,3 +92,12 @@ def test_a_bad_host_header_with_debug_off_is_a_400(db, settings):
     response = Client(raise_request_exception=False).get("/", HTTP_HOST="evil.example")
     assert response.status_code == 400
     assert "The request could not be understood." in response.content.decode()
+
+
+def test_an_export_with_a_nul_in_an_unknown_parameter_records_only_the_filters(admin, seeded):
+    """PostgreSQL cannot store a NUL in JSON: the fuzzer's first 500 there."""
+    response = admin.get("/history/export/?%00=BOGUS&outcome=ok&nonsense=1")
+    assert response.status_code == 200
+    b"".join(response.streaming_content)
+    export = AuditEntry.objects.get(action="export_history")
+    assert export.request == {"filters": {"outcome": "ok"}}
