@@ -125,7 +125,9 @@ def test_it_searches_every_source_and_lists_each_profile(api: Api) -> None:
     assert hits(api, "pri") == [in_app, in_store]
 
 
-def test_it_pages_by_limit_and_offset_ordered_by_user_id_with_the_total(api: Api) -> None:
+def test_it_pages_by_limit_and_offset_with_the_total_equal_matches_in_user_id_order(
+    api: Api,
+) -> None:
     ids = [priya(api, n) for n in range(1, 6)]
     first = search(api, "priya", limit=2).json()
     assert first["pagination"] == {"limit": 2, "offset": 0, "total": 5}
