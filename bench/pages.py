@@ -184,6 +184,14 @@ def _session_cookie(user: object) -> str:
 
 
 STAFF_PASSWORD = "bench-password-1234"
+# customers.gateway.DEFAULT_RATE_LIMITS' keys (not imported: that needs Django set up).
+DEFAULT_RATE_LIMIT_KEYS = (
+    "POST /v2/customers",
+    "PUT /v2/customers/{userId}",
+    "PUT /v2/customers/lookup",
+    "POST /v1.1/customer/update",
+    "POST /v2/customers/{userId}/changeIdentifier",
+)
 SETUP_SCRIPT = """
 import json
 from django.contrib.auth.models import Group, User
@@ -284,7 +292,11 @@ def with_locust(
             "CAPILLARY_EMULATOR_ORG": str(workdir / "org.json"),
             "CAPILLARY_EMULATOR_FAULTS": json.dumps({"latency": {"fixed_ms": latency_ms}}),
             "CAPILLARY_RATE_LIMIT_STATE": str(workdir / "limits.sqlite3"),
-            "CAPILLARY_RATE_LIMITS": json.dumps({"default": 1_000_000}),
+            # Every endpoint's quota lifted, not only "default": the console's per-endpoint
+            # defaults (50 edits a minute) would otherwise refuse saves under this load.
+            "CAPILLARY_RATE_LIMITS": json.dumps(
+                dict.fromkeys([*DEFAULT_RATE_LIMIT_KEYS, "default"], 1000000)
+            ),
             "LOG_LEVEL": "error",
         }
         manage = [sys.executable, str(ROOT / "manage.py")]
