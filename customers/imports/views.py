@@ -94,8 +94,36 @@ def upsert(request: HttpRequest) -> HttpResponse:
     )
     context: dict[str, Any] = {"form": form}
     if request.method == "POST" and form.is_valid():
-        _send_one(request, form, context)
+        confirm = _delete_confirmation(form)
+        if confirm and request.POST.get("delete_member") != confirm["token"]:
+            # Deleting cannot be undone: as on the member's Status page, a second,
+            # explicit step that names the member, before anything is sent.
+            context["confirm_delete"] = confirm
+        else:
+            _send_one(request, form, context)
     return _page(request, "imports/upsert.html", context, {"upsert-form": "form"})
+
+
+def _delete_confirmation(form: UpsertForm) -> dict[str, Any] | None:
+    """What to confirm when the chosen status label deletes the member, else None."""
+    data = form.cleaned_data
+    label = data.get("status_label") or ""
+    if not label or form.catalogue.status_of(label) != "DELETED":
+        return None
+    identifiers = [
+        (kind, str(data[name]))
+        for name, kind in (
+            ("mobile", "mobile"),
+            ("email", "email"),
+            ("external_id", "external id"),
+            ("card_number", "card"),
+        )
+        if data.get(name)
+    ]
+    # The confirmation holds for this label and these identifiers only: change either
+    # and the console asks again.
+    token = "|".join([label, *(value for _kind, value in identifiers)])
+    return {"label": label, "identifiers": identifiers, "token": token}
 
 
 def _send_one(request: HttpRequest, form: UpsertForm, context: dict[str, Any]) -> None:

@@ -552,8 +552,11 @@ def register(request: HttpRequest) -> HttpResponse:
         # After an unknown outcome the token stays taken: a resend must not register twice.
         if not cap.write_may_have_applied(error):
             FormToken.objects.filter(pk=claim.pk).delete()
+        # Look the holder up before the error is mapped: add_error drops the field
+        # (e.g. mobile) from cleaned_data, and the lookup needs its value.
+        existing = _existing_for(form) if isinstance(error, cap.Rejected) else None
         context["answer"] = answers.failure(error, form, field_map=REGISTER_FIELD_MAP)
-        context["existing"] = _existing_for(form) if isinstance(error, cap.Rejected) else None
+        context["existing"] = existing
         return _page(request, "members/register.html", context, partial="form")
     FormToken.objects.filter(pk=claim.pk).update(entry=result.entry)
     return _redirect(request, reverse("register_receipt", kwargs={"entry_id": result.entry.pk}))

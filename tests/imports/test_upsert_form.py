@@ -151,3 +151,33 @@ def test_htmx_gets_the_form_alone(support_client):
     assert body.lstrip().startswith('<form id="upsert-form"')
     assert "Saved in Capillary" in body
     assert "<html" not in body
+
+
+def test_a_deleting_status_label_asks_again_naming_the_member_before_anything_is_sent(
+    support_client,
+):
+    register(mobile="919900000003")
+    data = form(mobile="919900000003", status_label="Deleted")
+    html = support_client.post(URL, data).content.decode()
+    assert "Delete the member with mobile 919900000003?" in html
+    assert "cannot be changed again" in html
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.UPSERT).exists()
+    token = re.search(r'name="delete_member" value="([^"]+)"', html)
+    assert token is not None
+    # A confirmation given for other identifiers does not count: it asks again.
+    other = support_client.post(
+        URL, form(mobile="919900000004", status_label="Deleted", delete_member=token.group(1))
+    ).content.decode()
+    assert "Delete the member with mobile 919900000004?" in other
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.UPSERT).exists()
+    support_client.post(URL, {**data, "delete_member": token.group(1)})
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.UPSERT).count() == 1
+
+
+def test_a_label_that_does_not_delete_is_sent_without_a_second_step(support_client):
+    register(mobile="919900000005")
+    html = support_client.post(
+        URL, form(mobile="919900000005", status_label="On Hold")
+    ).content.decode()
+    assert "data-confirm-delete" not in html
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.UPSERT).count() == 1

@@ -145,6 +145,10 @@ def test_registering_an_existing_mobile_links_to_the_member(store_client, member
     html = response.content.decode()
     assert any("8006" in e for e in response.context["form"].errors["mobile"])
     assert f'href="/customers/{member_id}/"' in html
+    assert (
+        "A member already holds this mobile: "
+        f'<a href="/customers/{member_id}/">open member {member_id}</a>' in html
+    )
 
 
 def test_the_duplicate_check_while_typing_links_to_the_member(store_client, member_id):
