@@ -16,7 +16,7 @@ from typing import IO
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 from pydantic import ValidationError
 
@@ -151,6 +151,27 @@ def create_job(
     )
     job.refresh_from_db()
     return job
+
+
+def deleting_labels() -> list[str]:
+    """The org's status labels whose status is DELETED: setting one deletes the member."""
+    return [
+        str(item["label"])
+        for item in catalogue().status_labels
+        if str(item.get("status", "")) == "DELETED"
+    ]
+
+
+def deleting_rows(job: ImportJob) -> int:
+    """How many of the job's sendable rows set a deleting status label."""
+    labels = deleting_labels()
+    if not labels:
+        return 0
+    return (
+        job.rows.exclude(status=ImportRow.Status.INVALID)
+        .filter(entry__statusLabel__in=labels)
+        .count()
+    )
 
 
 def _row_for(job: ImportJob, parsed: ParsedRow) -> ImportRow:
@@ -329,6 +350,18 @@ def result_csv(job: ImportJob) -> Iterator[str]:
 FIX_AND_RETRY = (RowStatus.INVALID, RowStatus.FAILED)
 
 
+def _rows_to_fix(job: ImportJob) -> QuerySet[ImportRow]:
+    wanted: tuple[str, ...] = FIX_AND_RETRY
+    if job.status in (Status.CANCELLED, Status.FAILED):
+        wanted = (*FIX_AND_RETRY, RowStatus.PENDING)
+    return job.rows.filter(status__in=wanted)
+
+
+def rows_to_fix(job: ImportJob) -> int:
+    """How many rows the "rows to fix" file holds (it is offered only when some do)."""
+    return _rows_to_fix(job).count()
+
+
 def failed_csv(job: ImportJob) -> Iterator[str]:
     """The rows to fix and upload again, in the upload format (the file's own columns).
 
@@ -340,10 +373,7 @@ def failed_csv(job: ImportJob) -> Iterator[str]:
     writer = spreadsheet.writer(_Echo())
     columns = [c for c in job.columns if c and c != PROBLEM_COLUMN]
     yield EXCEL_BOM + writer.writerow([*columns, PROBLEM_COLUMN])
-    wanted: tuple[str, ...] = FIX_AND_RETRY
-    if job.status in (Status.CANCELLED, Status.FAILED):
-        wanted = (*FIX_AND_RETRY, RowStatus.PENDING)
-    rows = job.rows.filter(status__in=wanted).order_by("number")
+    rows = _rows_to_fix(job).order_by("number")
     for row in rows.iterator(chunk_size=2000):
         yield writer.writerow(
             [safe_cell(row.values.get(c, "")) for c in columns]

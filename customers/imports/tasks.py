@@ -581,7 +581,13 @@ def _unavailable_gave_up(attempts: int) -> str:
 # --- queueing for the worker ----------------------------------------------------
 
 
-def start_job(job: ImportJob, *, by: User | None = None, after_dry_run: bool = False) -> ImportJob:
+def start_job(
+    job: ImportJob,
+    *,
+    by: User | None = None,
+    after_dry_run: bool = False,
+    confirmed_deletes: int = 0,
+) -> ImportJob:
     """Queue a validated job for the worker; a second click queues nothing more.
 
     A dry run is started only when asked in so many words (`after_dry_run`, the
@@ -597,6 +603,13 @@ def start_job(job: ImportJob, *, by: User | None = None, after_dry_run: bool = F
     if job.sendable_rows == 0:
         raise jobs.ImportRefused(
             "No row of this file can be sent. Fix the file and upload it again."
+        )
+    deleting = jobs.deleting_rows(job)
+    if deleting and confirmed_deletes != deleting:
+        # Deleting cannot be undone: the person starting says so, for this very count.
+        raise jobs.ImportRefused(
+            f"{deleting} row{'s' if deleting != 1 else ''} of this import delete members, "
+            "which cannot be undone. Tick the box confirming the deletions to start it."
         )
     now = timezone.now()
     queued = ImportJob.objects.filter(pk=job.pk, status=Status.VALIDATED).update(

@@ -331,9 +331,12 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 
 def _act(request: HttpRequest, job: ImportJob, action: str) -> None:
     staff = _staff(request)
+    confirmed = _int(request.POST.get("confirm_deletes"))
     act: dict[str, Callable[[ImportJob], ImportJob]] = {
-        "start": lambda job: tasks.start_job(job, by=staff),
-        "start_checked": lambda job: tasks.start_job(job, by=staff, after_dry_run=True),
+        "start": lambda job: tasks.start_job(job, by=staff, confirmed_deletes=confirmed),
+        "start_checked": lambda job: tasks.start_job(
+            job, by=staff, after_dry_run=True, confirmed_deletes=confirmed
+        ),
         "cancel": lambda job: jobs.cancel_job(job, by=staff),
         "resume": lambda job: tasks.resume_job(job, by=staff),
     }
@@ -377,6 +380,7 @@ def _preview_context(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
     columns = [c for c in job.columns if c]
     return {
         "preview": True,
+        "deleting_rows": jobs.deleting_rows(job),
         "columns": columns,
         "first_rows": [
             {"row": row, "cells": [row.values.get(c, "") for c in columns]} for row in first_rows
@@ -407,6 +411,7 @@ def _results_context(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
     page = page[:ROWS_PER_PAGE]
     counts = jobs.status_counts(job)
     return {
+        "rows_to_fix": jobs.rows_to_fix(job) if job.is_finished else 0,
         "rows": page,
         "rows_next": page[-1].number if more else None,
         "filter": wanted,

@@ -321,3 +321,58 @@ def test_every_csv_the_imports_write_quotes_every_cell_and_neutralises_the_bypas
         assert all(every_cell_quoted(line) for line in lines), (name, lines)
         assert any("\"x;'=cmd|' /C calc'!A0\"" in line for line in lines), (name, lines)
         assert not any(";=" in line for line in lines), name
+
+
+def test_rows_that_delete_members_are_called_out_and_start_needs_their_count_confirmed(
+    support_client, applied
+):
+    text = (
+        "mobile,first_name,status_label\n"
+        "919900000101,Asha,Deleted\n"
+        "919900000102,Ravi,Deleted\n"
+        "919900000103,Mina,On Hold\n"
+    )
+    job = make_job(text=text)
+    page = support_client.get(detail(job)).content.decode()
+    assert "2 rows will delete members: this cannot be undone." in page
+    assert 'name="confirm_deletes" value="2"' in page
+    refused = support_client.post(detail(job), {"action": "start"}, follow=True).content.decode()
+    assert "2 rows of this import delete members, which cannot be undone." in refused
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.VALIDATED
+    assert not applied
+    # A confirmation for another count does not start it either.
+    support_client.post(detail(job), {"action": "start", "confirm_deletes": "1"})
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.VALIDATED
+    support_client.post(detail(job), {"action": "start", "confirm_deletes": "2"})
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DONE
+
+
+def test_an_import_that_deletes_no_one_starts_without_the_extra_confirmation(support_client):
+    job = make_job(text="mobile,first_name,status_label\n919900000104,Asha,On Hold\n")
+    page = support_client.get(detail(job)).content.decode()
+    assert "data-deleting-rows" not in page
+    assert "confirm_deletes" not in page
+    support_client.post(detail(job), {"action": "start"})
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DONE
+
+
+def test_the_rows_to_fix_file_is_offered_only_when_some_rows_need_fixing(support_client):
+    clean = make_job(text=members_csv(2))
+    page = support_client.post(detail(clean), {"action": "start"}, follow=True).content.decode()
+    assert 'data-download="results"' in page
+    assert 'data-download="failed"' not in page
+    assert (
+        "Download the rows with problems"
+        not in support_client.get(detail(make_job(text=members_csv(1, start=7)))).content.decode()
+    )
+    with_problem = make_job(text=members_csv(2, start=3) + "12ab,Bad\n")
+    preview = support_client.get(detail(with_problem)).content.decode()
+    assert "Download the rows with problems" in preview
+    page = support_client.post(
+        detail(with_problem), {"action": "start"}, follow=True
+    ).content.decode()
+    assert "Download the 1 row to fix and upload again (CSV)" in page
