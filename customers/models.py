@@ -420,3 +420,62 @@ class ImportRow(models.Model):
 
     def __str__(self) -> str:
         return f"Row {self.number} of import #{self.job_id}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement that both chains were verified up to these records.
+
+    Chained by `previous_signature`; written by customers.history.checkpoints only.
+    """
+
+    created_at = models.DateTimeField()
+    entry_id = models.BigIntegerField()
+    entry_count = models.BigIntegerField()
+    entry_head = models.CharField(max_length=64)
+    completion_id = models.BigIntegerField()
+    completion_count = models.BigIntegerField()
+    completion_head = models.CharField(max_length=64)
+    previous_signature = models.CharField(max_length=64)
+    signature = models.CharField(max_length=64)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"Checkpoint #{self.pk} up to entry #{self.entry_id}"
+
+
+class ChainCheck(models.Model):
+    """One run of the chain's verification and what it found, for the history page."""
+
+    checked_at = models.DateTimeField(default=timezone.now)
+    full = models.BooleanField()
+    intact = models.BooleanField()
+    from_entry = models.BigIntegerField()
+    up_to_entry = models.BigIntegerField()
+    entry_count = models.BigIntegerField()
+    checked_entries = models.BigIntegerField()
+    broken_entry_id = models.BigIntegerField(null=True, blank=True)
+    problem = models.TextField(blank=True)
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        state = "intact" if self.intact else "broken"
+        return f"Chain check at {self.checked_at:%Y-%m-%d %H:%M}: {state}"
+
+
+class RegistrationReceipt(models.Model):
+    """The receipt of one registration, found by a random token (its URL names no sequence)."""
+
+    token = models.CharField(max_length=43, primary_key=True)
+    entry = models.OneToOneField(AuditEntry, on_delete=models.PROTECT, related_name="receipt")
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"Receipt of entry #{self.entry_id}"

@@ -16,7 +16,7 @@ urlpatterns = [
     path("customers/register/", member_views.register, name="register"),
     path("customers/register/check/", member_views.register_check, name="register_check"),
     path(
-        "customers/register/receipt/<int:entry_id>/",
+        "customers/register/receipt/<str:token>/",
         member_views.register_receipt,
         name="register_receipt",
     ),
@@ -47,6 +47,11 @@ urlpatterns = [
     ),
     path("history/", history_views.history, name="history"),
     path("history/export/", history_views.history_export, name="history_export"),
+    path(
+        "history/export/verifiable/",
+        history_views.history_export_verifiable,
+        name="history_export_verifiable",
+    ),
     path("history/<int:pk>/", history_views.history_detail, name="history_detail"),
     path("upsert/", import_views.upsert, name="upsert"),
     path("imports/", import_views.imports_list, name="imports"),

@@ -368,6 +368,10 @@ if not AUDIT_HMAC_KEY:
     ).hexdigest()
 elif len(AUDIT_HMAC_KEY) < 32:
     raise ImproperlyConfigured("AUDIT_HMAC_KEY must be at least 32 characters long.")
+# Signed checkpoints of the chain (customers.history.checkpoints): the worker takes one
+# every so many minutes, and when the history grows past a multiple of so many entries.
+AUDIT_CHECKPOINT_EVERY_MINUTES = env_int("AUDIT_CHECKPOINT_EVERY_MINUTES", 15)
+AUDIT_CHECKPOINT_EVERY_ENTRIES = env_int("AUDIT_CHECKPOINT_EVERY_ENTRIES", 10_000)
 
 # Sources, status labels, programs, card series and custom fields for the pickers
 # (no customer endpoint lists them): an org file in the emulator's format.

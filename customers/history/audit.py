@@ -39,6 +39,7 @@ from customers.history.chain import (
     sign_completion,
     sign_entry,
 )
+from customers.history.checkpoints import checkpoint_due, record_checkpoint_task
 from customers.models import READ_ACTIONS, AuditCompletion, AuditEntry
 
 Action = AuditEntry.Action
@@ -306,6 +307,7 @@ def _append(entries: list[AuditEntry]) -> list[AuditEntry]:
         last_id, previous = head or (0, GENESIS)
         # Taken under the lock, so created_at never runs backwards along the chain.
         now = timezone.now()
+        first_id = last_id
         for entry in entries:
             # Ids follow the head under the lock, so each is known before it is signed.
             last_id += 1
@@ -315,6 +317,8 @@ def _append(entries: list[AuditEntry]) -> list[AuditEntry]:
             entry.entry_hash = previous = sign_entry(_row(entry), previous)
         # One multi-row INSERT, whatever the count: a batch's entries, or a screen's one.
         AuditEntry.objects.bulk_create(entries)
+        if checkpoint_due(first_id, last_id):
+            transaction.on_commit(record_checkpoint_task.enqueue)
     return entries
 
 

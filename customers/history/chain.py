@@ -24,7 +24,6 @@ This module works on plain mappings of column values, so `verify_history` can
 check rows fetched with `.values()` at the same speed as it signs new ones.
 """
 
-import hashlib
 import hmac
 import json
 from collections.abc import Mapping, Sequence
@@ -94,7 +93,7 @@ def _encode(value: object) -> str:
     raise TypeError(f"Cannot sign a {type(value).__name__} in an audit entry.")
 
 
-def canonical(values: Mapping[str, Any]) -> bytes:
+def canonical(values: Any) -> bytes:
     """One byte string per content: sorted keys, no spaces, so the database's own
     JSON formatting (jsonb reorders keys) never changes a signature."""
     return json.dumps(
@@ -103,7 +102,13 @@ def canonical(values: Mapping[str, Any]) -> bytes:
 
 
 def _sign(*parts: bytes) -> str:
-    return hmac.new(settings.AUDIT_HMAC_KEY.encode(), b"\n".join(parts), hashlib.sha256).hexdigest()
+    return hmac.digest(settings.AUDIT_HMAC_KEY.encode(), b"\n".join(parts), "sha256").hex()
+
+
+def sign_parts(*parts: bytes) -> str:
+    """An HMAC with the audit key over `parts`, for records beside the chains
+    (checkpoints, export manifests); the first part names the kind of record."""
+    return _sign(*parts)
 
 
 def sign_entry(row: Mapping[str, Any], previous_hash: str) -> str:

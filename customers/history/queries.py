@@ -22,12 +22,12 @@ from django.utils import timezone
 
 from customers.console.roles import ROLES
 from customers.console.spreadsheet import safe_cell
-from customers.history.chain import (
-    GENESIS,
-    HASHED_FIELDS,
-    entry_problem,
-    is_completed_write,
-    sign_completion,
+from customers.history.chain import GENESIS, entry_problem
+from customers.history.verification import (
+    COMPLETION_COLUMNS,
+    ENTRY_COLUMNS,
+    broken_among,
+    completion_problem,
 )
 from customers.models import AuditCode, AuditCompletion, AuditEntry
 
@@ -239,6 +239,8 @@ class HistoryRow:
     tone: str
     codes: str
     reason: str
+    # Why this entry fails its own signature or its completion's; empty when it does not.
+    broken: str = ""
 
 
 OUTCOME_TONES: dict[str, str] = {
@@ -255,6 +257,9 @@ _OUTCOME_LABELS = dict(AuditEntry.Outcome.choices)
 def rows_for(entries: list[AuditEntry]) -> list[HistoryRow]:
     # One reverse() per page, not per row: the id is swapped into a placeholder.
     detail = reverse("history_detail", args=[_PLACEHOLDER_ID])
+    # Each row's signatures are checked as it is shown, so a tampered entry is marked
+    # in the list at once, whenever the chain was last verified.
+    broken = broken_among(entry.pk for entry in entries)
     return [
         HistoryRow(
             pk=entry.pk,
@@ -272,6 +277,7 @@ def rows_for(entries: list[AuditEntry]) -> list[HistoryRow]:
             tone=OUTCOME_TONES.get(entry.outcome, ""),
             codes=", ".join(entry.codes),
             reason=entry.reason if len(entry.reason) <= 80 else f"{entry.reason[:79]}…",
+            broken=broken.get(entry.pk, ""),
         )
         for entry in entries
     ]
@@ -375,38 +381,15 @@ def pretty_json(value: Any) -> str:
 def signature_problem(entry: AuditEntry) -> str | None:
     """Check this one entry: its signature, its link to the entry before it, and its
     outcome against the completion record that signed it."""
-    row = (
-        AuditEntry.objects.filter(pk=entry.pk)
-        .values("id", *HASHED_FIELDS, "previous_hash", "entry_hash")
-        .get()
-    )
+    row = AuditEntry.objects.filter(pk=entry.pk).values(*ENTRY_COLUMNS).get()
     previous = (
         AuditEntry.objects.filter(id__lt=entry.pk)
         .order_by("-id")
         .values_list("entry_hash", flat=True)
         .first()
     )
-    problem = entry_problem(row, previous or GENESIS)
-    if problem:
-        return problem
-    record = (
-        AuditCompletion.objects.filter(entry_id=entry.pk)
-        .values("id", "entry_id", "created_at", "previous_hash", "record_hash")
-        .first()
-    )
-    completed = is_completed_write(row)
-    if record is None:
-        return "it shows an outcome that no completion record signed" if completed else None
-    if not completed:
-        return (
-            f"completion #{record['id']} recorded its outcome, but the entry shows none: "
-            "the completion was reverted"
-        )
-    if sign_completion(record, row, record["previous_hash"]) != record["record_hash"]:
-        return (
-            "its outcome no longer matches its signed completion: the outcome or answer was changed"
-        )
-    return None
+    record = AuditCompletion.objects.filter(entry_id=entry.pk).values(*COMPLETION_COLUMNS).first()
+    return entry_problem(row, previous or GENESIS) or completion_problem(row, record)
 
 
 EXPORT_HEADER = (

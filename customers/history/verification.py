@@ -10,7 +10,7 @@ began, so writes appended meanwhile never look like breaks.
 """
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -271,4 +271,47 @@ def _codes_problem(row: Mapping[str, Any], indexed: dict[str, datetime]) -> str 
     signed = {c for c in f"{row['error_codes']},{row['warning_codes']}".split(",") if c}
     if set(indexed) != signed or any(at != row["created_at"] for at in indexed.values()):
         return "its rows in the code index disagree with its signed codes"
+    return None
+
+
+def broken_among(entry_ids: Iterable[int]) -> dict[int, str]:
+    """Which of these entries fail their own signature or their completion's, in words.
+
+    Each is checked against the previous hash it holds (its link is the chain walk's
+    to check), so a page of history or an export can mark a tampered entry cheaply.
+    """
+    ids = sorted(set(entry_ids))
+    broken: dict[int, str] = {}
+    for first in range(0, len(ids), 1000):
+        chunk = ids[first : first + 1000]
+        rows = AuditEntry.objects.filter(id__in=chunk).values(*ENTRY_COLUMNS)
+        records = {
+            record["entry_id"]: record
+            for record in AuditCompletion.objects.filter(entry_id__in=chunk).values(
+                *COMPLETION_COLUMNS
+            )
+        }
+        for row in rows:
+            problem = entry_problem(row, row["previous_hash"]) or completion_problem(
+                row, records.get(row["id"])
+            )
+            if problem:
+                broken[row["id"]] = problem
+    return broken
+
+
+def completion_problem(row: Mapping[str, Any], record: Mapping[str, Any] | None) -> str | None:
+    """Whether an entry's outcome agrees with the completion record that signed it."""
+    completed = is_completed_write(row)
+    if record is None:
+        return "it shows an outcome that no completion record signed" if completed else None
+    if not completed:
+        return (
+            f"completion #{record['id']} recorded its outcome, but the entry shows none: "
+            "the completion was reverted"
+        )
+    if sign_completion(record, row, record["previous_hash"]) != record["record_hash"]:
+        return (
+            "its outcome no longer matches its signed completion: the outcome or answer was changed"
+        )
     return None

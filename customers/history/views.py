@@ -1,6 +1,14 @@
 """The auditors' screens: the change history list, one entry in detail, the CSV export."""
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from tempfile import SpooledTemporaryFile
+
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -9,7 +17,9 @@ from customers.console import spreadsheet
 from customers.console.permissions import can, requires
 from customers.console.roles import Capability
 from customers.history import audit
+from customers.history.checkpoints import latest_check
 from customers.history.diffs import describe_changes
+from customers.history.exports import write_export
 from customers.history.queries import (
     Cursor,
     HistoryFilterForm,
@@ -20,6 +30,9 @@ from customers.history.queries import (
     signature_problem,
 )
 from customers.models import AuditCompletion, AuditEntry
+
+# An export up to this size is built in memory, a larger one in a temporary file.
+EXPORT_IN_MEMORY_BYTES = 16 * 1024 * 1024
 
 
 @require_GET
@@ -43,6 +56,7 @@ def history(request: HttpRequest) -> HttpResponse:
         "rows": rows_for(page.entries) if page else [],
         "cursor_error": cursor_error,
         "can_export": can(request.user, Capability.EXPORT_HISTORY),
+        "chain_check": latest_check(),
     }
     htmx = getattr(request, "htmx", False)
     template = "history/history.html#results" if htmx else "history/history.html"
@@ -101,3 +115,29 @@ def history_export(request: HttpRequest) -> HttpResponseBase:
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="change-history-{stamp}.csv"'
     return response
+
+
+@require_GET
+@requires(Capability.EXPORT_HISTORY)
+def history_export_verifiable(request: HttpRequest) -> HttpResponseBase:
+    """The export as a ZIP: the CSV and its signed manifest (customers.history.exports)."""
+    form = HistoryFilterForm(request.GET)
+    if not form.is_valid():
+        context = {"form": form, "page": None, "can_export": True}
+        return render(request, "history/history.html", context, status=400)
+    described = {key: str(value) for key, value in request.GET.items() if value and key != "cursor"}
+    audit.record_read(
+        actor=request.user,
+        action=AuditEntry.Action.EXPORT_HISTORY,
+        request={"filters": described, "manifest": True},
+    )
+    target = SpooledTemporaryFile(max_size=EXPORT_IN_MEMORY_BYTES)  # noqa: SIM115
+    write_export(target, filters=form.filters, by=request.user.get_username(), described=described)
+    target.seek(0)
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    return FileResponse(
+        target,
+        as_attachment=True,
+        filename=f"change-history-{stamp}.zip",
+        content_type="application/zip",
+    )

@@ -11,6 +11,7 @@ so every row of a bulk upsert is audited like a hand edit.
 import json
 import logging
 import re
+import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from customers.console.logs import carrying_request
 from customers.gateway import actor_context, catalogue, get_client
 from customers.history import audit
 from customers.members.search import Candidate, Dialling, candidates, search_keyword, tidy
-from customers.models import AuditEntry
+from customers.models import AuditEntry, RegistrationReceipt
 
 logger = logging.getLogger(__name__)
 
@@ -312,6 +313,14 @@ def existing_member_id(
     except (cap.NotFound, cap.Rejected):
         return None
     return answer.entity
+
+
+def receipt_token(entry: AuditEntry) -> str:
+    """The random token of a registration's receipt, made on first asking."""
+    receipt, _ = RegistrationReceipt.objects.get_or_create(
+        entry=entry, defaults={"token": secrets.token_urlsafe(32)}
+    )
+    return receipt.token
 
 
 def snapshot(customer_id: int | None) -> dict[str, Any] | None:

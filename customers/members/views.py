@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import BadRequest
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -35,7 +35,7 @@ from customers.capillary.schemas import (
     SubscriptionChange,
     UpdateCustomerRequest,
 )
-from customers.console.permissions import requires
+from customers.console.permissions import can, requires, signed_in
 from customers.console.roles import Capability
 from customers.gateway import catalogue, extended_field_specs
 from customers.members import answers, display, services
@@ -52,7 +52,7 @@ from customers.members.forms import (
     SubscriptionsForm,
 )
 from customers.members.search import highlight
-from customers.models import AuditEntry, FormToken
+from customers.models import AuditEntry, FormToken, RegistrationReceipt
 
 REGISTER_FIELD_MAP = {
     "identifiers": "mobile",
@@ -559,14 +559,14 @@ def register(request: HttpRequest) -> HttpResponse:
         context["existing"] = existing
         return _page(request, "members/register.html", context, partial="form")
     FormToken.objects.filter(pk=claim.pk).update(entry=result.entry)
-    return _redirect(request, reverse("register_receipt", kwargs={"entry_id": result.entry.pk}))
+    return _redirect(request, _receipt_url(result.entry))
 
 
 def _repeated_submit(request: HttpRequest, token: str) -> HttpResponse:
     claim = FormToken.objects.filter(token=token).first()
     if claim and claim.entry_id:
         messages.info(request, "This registration was already sent; here is its receipt.")
-        return _redirect(request, reverse("register_receipt", kwargs={"entry_id": claim.entry_id}))
+        return _redirect(request, _receipt_url(claim.entry))
     messages.warning(
         request,
         "This registration is already being sent, or its outcome is unknown. "
@@ -618,10 +618,25 @@ def register_check(request: HttpRequest) -> HttpResponse:
     return render(request, "members/register.html#duplicates", {"duplicates": hits})
 
 
+def _receipt_url(entry: AuditEntry | None) -> str:
+    if entry is None:
+        return reverse("search")
+    token = services.receipt_token(entry)
+    return reverse("register_receipt", kwargs={"token": token})
+
+
 @require_GET
-@requires(Capability.REGISTER)
-def register_receipt(request: HttpRequest, entry_id: int) -> HttpResponse:
-    entry = get_object_or_404(AuditEntry, pk=entry_id, action=AuditEntry.Action.REGISTER)
+@signed_in
+def register_receipt(request: HttpRequest, token: str) -> HttpResponse:
+    """A receipt is for the staff member who registered, and for roles that view history.
+
+    Its URL carries a random token, not the entry's number, so receipts cannot be
+    walked; anyone else gets the 403 page even with the link.
+    """
+    receipt = get_object_or_404(RegistrationReceipt.objects.select_related("entry"), token=token)
+    entry = receipt.entry
+    if entry.actor_id != request.user.pk and not can(request.user, Capability.VIEW_HISTORY):
+        raise PermissionDenied("This receipt is for the staff member who registered.")
     return render(request, "members/receipt.html", _receipt_context(entry))
 
 

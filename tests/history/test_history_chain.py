@@ -9,7 +9,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from customers.history import audit, chain
-from customers.models import AppendOnlyError, AuditCode, AuditEntry
+from customers.models import AppendOnlyError, AuditCheckpoint, AuditCode, AuditEntry
 from tests.history_factories import read, remove_entry, tamper, verify, write
 
 postgres_only = pytest.mark.skipif(
@@ -242,17 +242,52 @@ def test_it_notices_codes_removed_from_the_index(db):
     assert "code index disagree" in said
 
 
-def test_it_notices_that_the_newest_entries_were_removed(db):
+def test_a_tail_cut_after_a_checkpoint_is_caught_without_a_noted_head(db):
+    write()
+    kept = write()
+    newest = write()
+    assert verify()[0]
+    assert AuditCheckpoint.objects.get().entry_id == newest.pk
+    remove_entry(newest.pk)
+    intact, said = verify()
+    assert not intact
+    assert f"Entry #{newest.pk}, the last one checkpoint" in said
+    assert "removed from the end" in said
+    assert AuditEntry.objects.order_by("-id").first().pk == kept.pk
+
+
+def test_a_noted_head_still_catches_a_cut_with_no_checkpoint_after_it(db):
     write()
     head = write().entry_hash
-    newest = write()
     assert verify("--head", head)[0]
-    remove_entry(newest.pk)
-    assert verify()[0], "a chain cut at its end still links up"
+    AuditCheckpoint.objects.all()._raw_delete(AuditCheckpoint.objects.db)
     remove_entry(AuditEntry.objects.get(entry_hash=head).pk)
     intact, said = verify("--head", head)
     assert not intact
     assert "removed from its end" in said
+
+
+def test_an_incremental_run_starts_at_the_checkpoint_and_full_re_reads_everything(db):
+    entries = [write() for _ in range(3)]
+    assert verify()[0]
+    write()
+    intact, said = verify()
+    assert intact
+    assert f"Verified 1 entries from entry #{entries[-1].pk + 1}" in said
+    tamper("UPDATE customers_auditentry SET reason = 'x' WHERE id = %s", (entries[0].pk,))
+    assert verify()[0], "an incremental run trusts what the checkpoint vouched for"
+    intact, said = verify("--full")
+    assert not intact
+    assert f"Entry #{entries[0].pk} is broken" in said
+
+
+def test_an_altered_checkpoint_is_named(db):
+    write()
+    assert verify()[0]
+    tamper("UPDATE customers_auditcheckpoint SET entry_count = entry_count + 5")
+    intact, said = verify()
+    assert not intact
+    assert "no longer matches its signature" in said
 
 
 def test_a_row_re_signed_without_the_key_is_caught(db, settings):
@@ -275,7 +310,7 @@ def test_it_reads_the_chain_in_batches(db):
     entries = [write() for _ in range(5)]
     assert verify("--batch", "2")[0]
     tamper("UPDATE customers_auditentry SET reason = 'x' WHERE id = %s", (entries[4].pk,))
-    intact, said = verify("--batch", "2")
+    intact, said = verify("--batch", "2", "--full")
     assert not intact
     assert f"Entry #{entries[4].pk}" in said
 

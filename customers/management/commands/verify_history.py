@@ -1,8 +1,11 @@
-"""Check the change history's two hash chains (entries and completions).
+"""Check the change history's two hash chains (entries and completions) and its checkpoints.
 
-Rows are read in id order in batches (keyset on id), so memory stays constant
-at millions of entries. The first broken entry is named and the command exits
-non-zero; intact chains print the counts, the time taken and the heads.
+By default the walk starts at the newest signed checkpoint that still matches the
+database (customers.history.checkpoints), so a nightly run reads only what was
+appended since; `--full` walks from the first entry and checks every checkpoint
+against it. Either way a cut-off tail shows against the checkpoints. The first
+broken entry is named and the command exits non-zero; an intact chain prints the
+counts, the time taken and the heads, and is checkpointed.
 """
 
 import time
@@ -12,8 +15,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from customers.history.verification import verify_chains
-from customers.models import AuditEntry
+from customers.history.checkpoints import verify_history
+from customers.models import AuditCheckpoint, AuditEntry
 
 STALE_PENDING_AFTER = timedelta(hours=1)
 
@@ -24,35 +27,39 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--batch", type=int, default=5000, help="entries read per query")
         parser.add_argument(
+            "--full", action="store_true", help="walk from the first entry, not the last checkpoint"
+        )
+        parser.add_argument(
             "--head",
             default="",
-            help="an entry head hash printed by an earlier run; fails if that entry is gone, "
-            "which is how removing the newest entries shows",
+            help="an entry head hash printed by an earlier run; fails if that entry is gone",
         )
 
-    def handle(self, *args: Any, batch: int, head: str, **options: Any) -> None:
+    def handle(self, *args: Any, batch: int, full: bool, head: str, **options: Any) -> None:
         if batch < 1:
             raise CommandError("--batch must be at least 1.")
         started = time.monotonic()
-        verification = verify_chains(batch=batch)
-        problem = verification.problem
-        if problem is not None:
-            count = verification.checked_entries
+        check = verify_history(full=full, batch=batch)
+        if not check.intact:
+            intact = check.broken_entry_id - 1 if check.broken_entry_id else 0
             raise CommandError(
-                f"{problem.message[:1].upper()}{problem.message[1:]}. {_intact_before(count)}"
+                f"{check.problem[:1].upper()}{check.problem[1:]}. "
+                f"{_intact_before(intact, check.full)}"
             )
-        state = verification.state
         if head and not AuditEntry.objects.filter(entry_hash=head).exists():
             raise CommandError(
                 f"The head {head} noted earlier is no longer in the chain: "
                 "entries were removed from its end."
             )
         seconds = time.monotonic() - started
+        checkpoint = AuditCheckpoint.objects.order_by("-id").first()
+        how = "from the first entry" if check.full else f"from entry #{check.from_entry}"
         self.stdout.write(
-            f"Verified {state.entry_count:,} entries and {state.completion_count:,} "
-            f"completions in {seconds:.1f} s: the chain is intact.\n"
-            f"Head: {state.entry_head} (note it; --head checks later that no entry after it was "
-            "removed)."
+            f"Verified {check.checked_entries:,} entries {how} in {seconds:.2f} s "
+            f"({check.entry_count:,} in the chain, up to #{check.up_to_entry}): "
+            "the chain is intact.\n"
+            f"Head: {checkpoint.entry_head if checkpoint else '-'} "
+            f"(checkpoint #{checkpoint.pk if checkpoint else '-'})."
         )
         self._report_stale_pending()
 
@@ -69,7 +76,12 @@ class Command(BaseCommand):
             )
 
 
-def _intact_before(count: int) -> str:
-    if count == 1:
+def _intact_before(up_to: int, full: bool) -> str:
+    if not full:
+        return (
+            f"Entries up to #{up_to} were intact at the last checkpoint; "
+            "run --full to re-read them."
+        )
+    if up_to == 1:
         return "The 1 entry before it is intact."
-    return f"The {count:,} entries before it are intact."
+    return f"The {up_to:,} entries before it are intact."

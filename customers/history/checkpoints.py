@@ -1,0 +1,199 @@
+"""Signed checkpoints of the change history, and where the chain stands.
+
+A checkpoint says: "both chains were verified from the genesis up to entry #N
+and completion #M, whose hashes are these, and there were this many of each".
+It is signed with the audit key and chained to the checkpoint before it, so it
+cannot be edited or reordered without the key. What checkpoints prove:
+
+- a cut tail: entries or completions removed from the end leave a checkpoint
+  that names a record no longer there (or a count that no longer adds up), so
+  `verify_history` catches it without anyone keeping `--head` by hand;
+- a verification can start from the newest checkpoint that still matches the
+  database (incremental), instead of the genesis (`--full`).
+
+They do not prove what happened after the newest checkpoint was taken, and an
+incremental run does not re-read entries before it: `--full` does, and checks
+every checkpoint against what it walked.
+
+Checkpoints are written by the background task `record_checkpoint_task` (every
+AUDIT_CHECKPOINT_EVERY_MINUTES, and when the chain grows past a multiple of
+AUDIT_CHECKPOINT_EVERY_ENTRIES) and by `verify_history`. Every verification is
+kept as a ChainCheck row: the history page says where the chain stands from it.
+"""
+
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django_tasks import default_task_backend, task
+
+from customers.history.chain import GENESIS, canonical, sign_parts
+from customers.history.verification import Break, ChainState, Verification, verify_chains
+from customers.models import AuditCheckpoint, AuditCompletion, AuditEntry, ChainCheck
+
+STATE_FIELDS = (
+    "entry_id",
+    "entry_count",
+    "entry_head",
+    "completion_id",
+    "completion_count",
+    "completion_head",
+)
+
+
+def sign_checkpoint(values: dict[str, Any], previous_signature: str) -> str:
+    content = {name: values[name] for name in ("created_at", *STATE_FIELDS)}
+    return sign_parts(b"checkpoint", previous_signature.encode(), canonical(content))
+
+
+def state_of(checkpoint: AuditCheckpoint) -> ChainState:
+    return ChainState(**{name: getattr(checkpoint, name) for name in STATE_FIELDS})
+
+
+def checkpoint_problem() -> tuple[Break | None, AuditCheckpoint | None]:
+    """Check every checkpoint: its signature, its link, and that the chain still holds
+    what it names. Returns the first problem and the newest checkpoint that is good."""
+    previous_signature = GENESIS
+    good: AuditCheckpoint | None = None
+    checkpoints = list(AuditCheckpoint.objects.order_by("id"))
+    entry_hashes = dict(
+        AuditEntry.objects.filter(id__in=[c.entry_id for c in checkpoints]).values_list(
+            "id", "entry_hash"
+        )
+    )
+    completion_hashes = dict(
+        AuditCompletion.objects.filter(id__in=[c.completion_id for c in checkpoints]).values_list(
+            "id", "record_hash"
+        )
+    )
+    for checkpoint in checkpoints:
+        values = {name: getattr(checkpoint, name) for name in ("created_at", *STATE_FIELDS)}
+        if (
+            checkpoint.previous_signature != previous_signature
+            or sign_checkpoint(values, previous_signature) != checkpoint.signature
+        ):
+            return Break(
+                checkpoint.entry_id,
+                f"checkpoint #{checkpoint.pk} no longer matches its signature: checkpoints "
+                "were altered, removed or reordered",
+            ), good
+        previous_signature = checkpoint.signature
+        cut = _cut_after(checkpoint, entry_hashes, completion_hashes)
+        if cut:
+            return Break(checkpoint.entry_id, cut), good
+        good = checkpoint
+    return None, good
+
+
+def _cut_after(
+    checkpoint: AuditCheckpoint, entry_hashes: dict[int, str], completion_hashes: dict[int, str]
+) -> str | None:
+    when = timezone.localtime(checkpoint.created_at).strftime("%Y-%m-%d %H:%M")
+    if checkpoint.entry_id and entry_hashes.get(checkpoint.entry_id) != checkpoint.entry_head:
+        return (
+            f"entry #{checkpoint.entry_id}, the last one checkpoint #{checkpoint.pk} "
+            f"({when}) covered, is gone or changed: entries were removed from the end "
+            "or renumbered"
+        )
+    if checkpoint.completion_id and (
+        completion_hashes.get(checkpoint.completion_id) != checkpoint.completion_head
+    ):
+        return (
+            f"completion #{checkpoint.completion_id}, the last one checkpoint "
+            f"#{checkpoint.pk} ({when}) covered, is gone or changed: completions were "
+            "removed from the end"
+        )
+    entries = AuditEntry.objects.filter(id__lte=checkpoint.entry_id).count()
+    if entries != checkpoint.entry_count:
+        return (
+            f"checkpoint #{checkpoint.pk} ({when}) counted {checkpoint.entry_count:,} "
+            f"entries up to #{checkpoint.entry_id}; there are {entries:,} now"
+        )
+    return None
+
+
+def verify_history(*, full: bool = False, batch: int = 5000) -> ChainCheck:
+    """Verify the chains (from the newest good checkpoint unless `full`), record the
+    result as a ChainCheck, and a new checkpoint when intact and the chain grew."""
+    checkpoint_break, good = checkpoint_problem()
+    start = None if full or good is None else state_of(good)
+    verification = verify_chains(start, batch=batch)
+    problem = verification.problem or checkpoint_break
+    check = ChainCheck.objects.create(
+        full=start is None,
+        intact=problem is None,
+        from_entry=(start.entry_id if start else 0) + 1,
+        up_to_entry=verification.state.entry_id,
+        entry_count=verification.state.entry_count,
+        broken_entry_id=problem.entry_id if problem else None,
+        problem=problem.message if problem else "",
+        checked_entries=verification.checked_entries,
+    )
+    if problem is None:
+        _record_checkpoint(verification, good)
+    return check
+
+
+def _record_checkpoint(verification: Verification, newest: AuditCheckpoint | None) -> None:
+    state = verification.state
+    if (
+        newest is not None
+        and newest.entry_id >= state.entry_id
+        and (newest.completion_id >= state.completion_id)
+    ):
+        return
+    with transaction.atomic():
+        last = AuditCheckpoint.objects.select_for_update().order_by("-id").first()
+        previous_signature = last.signature if last else GENESIS
+        values: dict[str, Any] = {"created_at": timezone.now(), **asdict(state)}
+        AuditCheckpoint.objects.create(
+            **values,
+            previous_signature=previous_signature,
+            signature=sign_checkpoint(values, previous_signature),
+        )
+
+
+def latest_check() -> ChainCheck | None:
+    return ChainCheck.objects.order_by("-id").first()
+
+
+@task()
+def record_checkpoint_task() -> None:
+    """Verify what was appended since the last checkpoint and checkpoint it; then come
+    back in AUDIT_CHECKPOINT_EVERY_MINUTES (where the backend can run tasks later)."""
+    verify_history()
+    schedule_next_checkpoint()
+
+
+def schedule_next_checkpoint(*, now: bool = False) -> bool:
+    """Queue the next checkpoint unless one is queued already; False when none was added.
+
+    `make run` calls this on start (`manage.py schedule_checkpoints`), and each run of
+    the task queues the next, so one self-renewing task runs per deployment.
+    """
+    if not default_task_backend.supports_defer:
+        return False
+    if _already_queued():
+        return False
+    minutes = 0 if now else settings.AUDIT_CHECKPOINT_EVERY_MINUTES
+    record_checkpoint_task.using(run_after=timezone.now() + timedelta(minutes=minutes)).enqueue()
+    return True
+
+
+def _already_queued() -> bool:
+    try:
+        from django_tasks_db.models import DBTaskResult
+    except ImportError:  # another backend: it keeps its own queue
+        return False
+    return DBTaskResult.objects.filter(
+        task_path=record_checkpoint_task.module_path, status="READY"
+    ).exists()
+
+
+def checkpoint_due(previous_last_id: int, new_last_id: int) -> bool:
+    """Whether appending moved the chain past a multiple of AUDIT_CHECKPOINT_EVERY_ENTRIES."""
+    every = settings.AUDIT_CHECKPOINT_EVERY_ENTRIES
+    return every > 0 and previous_last_id // every != new_last_id // every

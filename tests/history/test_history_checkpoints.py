@@ -1,0 +1,192 @@
+"""Checkpoints, the chain status on the history page, and the verifiable export (12, new)."""
+
+import io
+import json
+import zipfile
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import override_settings
+from django.urls import reverse
+
+from customers.history import audit, checkpoints
+from customers.models import AuditCheckpoint, ChainCheck
+from tests.history_factories import read, tamper, verify, write
+
+HISTORY = reverse("history")
+EXPORT = reverse("history_export_verifiable")
+
+
+def test_the_history_page_says_where_the_chain_stands(auditor_client):
+    assert "has not been verified yet" in auditor_client.get(HISTORY).content.decode()
+    last = write()
+    assert verify()[0]
+    html = auditor_client.get(HISTORY).content.decode()
+    assert f"Chain verified up to entry #{last.pk}" in html
+
+
+def test_the_history_page_links_the_first_broken_entry(auditor_client):
+    write()
+    broken = write()
+    tamper("UPDATE customers_auditentry SET reason = 'edited' WHERE id = %s", (broken.pk,))
+    assert not verify()[0]
+    html = auditor_client.get(HISTORY).content.decode()
+    assert "Chain broken" in html
+    assert f'href="{reverse("history_detail", args=[broken.pk])}"' in html
+
+
+def test_a_tampered_entry_is_marked_in_the_list_before_any_verification(auditor_client):
+    fine = write(reason="Member asked")
+    changed = write(reason="Member asked too")
+    tamper("UPDATE customers_auditentry SET reason = 'edited' WHERE id = %s", (changed.pk,))
+    rows = auditor_client.get(HISTORY).context["rows"]
+    assert {row.pk: bool(row.broken) for row in rows} == {fine.pk: False, changed.pk: True}
+    assert "data-tampered" in auditor_client.get(HISTORY).content.decode()
+
+
+def test_a_reverted_completion_is_marked_in_the_list(auditor_client):
+    entry = write()
+    tamper(
+        "UPDATE customers_auditentry SET outcome = 'pending', http_status = NULL, "
+        "request_id = '', response = NULL, side_effects = NULL, duration_ms = NULL "
+        "WHERE id = %s",
+        (entry.pk,),
+    )
+    (row,) = auditor_client.get(HISTORY).context["rows"]
+    assert "the completion was reverted" in row.broken
+
+
+def test_the_checkpoint_task_checkpoints_what_was_appended(db):
+    write()
+    read()
+    checkpoints.record_checkpoint_task.enqueue()
+    checkpoint = AuditCheckpoint.objects.get()
+    assert checkpoint.entry_count == 2
+    assert ChainCheck.objects.get().intact
+
+
+@override_settings(AUDIT_CHECKPOINT_EVERY_ENTRIES=3)
+def test_appending_past_a_multiple_of_n_entries_queues_a_checkpoint(
+    db, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        write()
+        read()
+    assert not AuditCheckpoint.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        read()
+    assert AuditCheckpoint.objects.get().entry_id == 3
+
+
+def export_file(client, query: str = "") -> bytes:
+    response = client.get(EXPORT + query)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/zip"
+    return b"".join(response.streaming_content)
+
+
+def verify_export(data: bytes, tmp_path) -> tuple[bool, str]:
+    path = tmp_path / "export.zip"
+    path.write_bytes(data)
+    out = StringIO()
+    try:
+        call_command("verify_export", str(path), stdout=out)
+    except CommandError as error:
+        return False, str(error)
+    return True, out.getvalue()
+
+
+def rewrite(data: bytes, name: str, change) -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(data))
+    target = io.BytesIO()
+    with zipfile.ZipFile(target, "w") as archive:
+        for item in source.namelist():
+            content = source.read(item)
+            archive.writestr(item, change(content) if item == name else content)
+    return target.getvalue()
+
+
+def test_an_export_with_its_manifest_verifies_offline(auditor_client, tmp_path):
+    first = write()
+    assert verify()[0]
+    write(reason="after the checkpoint")
+    data = export_file(auditor_client, "?action=update_profile")
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(data)).read("manifest.json"))
+    assert manifest["range"]["count"] == 2
+    by_id = {row["id"]: row for row in manifest["rows"]}
+    assert by_id[first.pk]["checkpoint"] == AuditCheckpoint.objects.get().pk
+    assert by_id[first.pk]["entry_hash"] == first.entry_hash
+    intact, said = verify_export(data, tmp_path)
+    assert intact, said
+    assert "2 rows" in said
+    assert "1 fall under a signed checkpoint" in said
+
+
+def test_verify_export_names_a_changed_csv(auditor_client, tmp_path):
+    write(reason="Member asked")
+    data = export_file(auditor_client)
+    forged = rewrite(data, "history.csv", lambda csv: csv.replace(b"Member asked", b"Nobody asked"))
+    intact, said = verify_export(forged, tmp_path)
+    assert not intact
+    assert "The CSV is not the one the manifest was signed for" in said
+
+
+def test_verify_export_names_a_manifest_changed_to_match(auditor_client, tmp_path):
+    write(reason="Member asked")
+    data = export_file(auditor_client)
+
+    def drop_a_row(content: bytes) -> bytes:
+        manifest = json.loads(content)
+        manifest["rows"] = manifest["rows"][:-1]
+        return json.dumps(manifest).encode()
+
+    intact, said = verify_export(rewrite(data, "manifest.json", drop_a_row), tmp_path)
+    assert not intact
+    assert "manifest's signature does not match" in said
+
+
+def test_an_export_names_a_tampered_row_in_its_manifest(auditor_client, tmp_path):
+    entry = write()
+    tamper("UPDATE customers_auditentry SET reason = 'edited' WHERE id = %s", (entry.pk,))
+    data = export_file(auditor_client)
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(data)).read("manifest.json"))
+    (row,) = [row for row in manifest["rows"] if row["id"] == entry.pk]
+    assert "changed after writing" in row["broken"]
+    intact, said = verify_export(data, tmp_path)
+    assert intact
+    assert "found 1 of these entries broken" in said
+
+
+def test_verify_export_refuses_a_file_that_is_not_an_export(tmp_path):
+    intact, said = verify_export(b"id,when\n1,today\n", tmp_path)
+    assert not intact
+    assert "not a history export" in said
+
+
+@pytest.mark.parametrize("role_client", ["support_client", "store_client"])
+def test_only_auditors_download_the_verifiable_export(request, role_client):
+    client = request.getfixturevalue(role_client)
+    assert client.get(EXPORT).status_code == 403
+
+
+def test_the_write_api_starts_and_finishes_a_batch_in_one_go(db):
+    writes = [
+        audit.Write(actor=None, action="upsert", reason="import", request={"n": n})
+        for n in range(3)
+    ]
+    entries = audit.start_writes(writes)
+    audit.finish_writes([(entry, audit.Answer(outcome="ok", response={})) for entry in entries])
+    assert [e.pk for e in entries] == [entries[0].pk + n for n in range(3)]
+    assert verify("--full")[0]
+
+
+def test_scheduling_queues_one_checkpoint_task_on_the_database_backend(db, settings):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    call_command("schedule_checkpoints", stdout=StringIO())
+    call_command("schedule_checkpoints", stdout=StringIO())
+    queued = DBTaskResult.objects.filter(task_path__endswith="record_checkpoint_task")
+    assert queued.count() == 1
