@@ -26,6 +26,7 @@ document.addEventListener("securitypolicyviolation", (event) => {
 # CSV downloads are not screens; the browser saves them instead of rendering.
 NOT_SCREENS = {
     "history_export",
+    "history_export_verifiable",
     "import_template",
     "import_example",
     "import_results_csv",

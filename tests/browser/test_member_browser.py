@@ -17,7 +17,7 @@ def register(page, mobile="919900000001", email="asha@example.com", first="Asha"
     page.get_by_label("Last name", exact=True).fill("Rao")
     page.get_by_label("Loyalty program").select_option("469")
     page.get_by_role("button", name="Register").click()
-    page.wait_for_url(re.compile(r"/customers/register/receipt/\d+/"))
+    page.wait_for_url(re.compile(r"/customers/register/receipt/[\w-]+/"))
     return int(page.locator("[data-customer-id]").inner_text())
 
 
