@@ -90,7 +90,8 @@ class Cursor:
 @dataclass(frozen=True)
 class HistoryFilters:
     member: str = ""
-    actor_id: int | None = None
+    # Staff matched by the filter: one exact username, or every username with its prefix.
+    actor_ids: tuple[int, ...] | None = None
     role: str = ""
     action: str = ""
     outcome: str = ""
@@ -109,6 +110,13 @@ class HistoryPage:
 
 
 FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
+# A prefix matching more staff than this is not a filter anyone means.
+STAFF_PREFIX_LIMIT = 200
+
+
+def staff_usernames() -> list[str]:
+    """Every member of staff who may appear in the history, for the filter's suggestions."""
+    return list(User.objects.order_by("username").values_list("username", flat=True)[:2000])
 
 
 class HistoryFilterForm(forms.Form):
@@ -118,7 +126,13 @@ class HistoryFilterForm(forms.Form):
         max_length=255,
         help_text="A Capillary customer id, mobile number, email or external id, exactly.",
     )
-    staff = forms.CharField(label="Staff username", required=False, max_length=150)
+    staff = forms.CharField(
+        label="Staff username",
+        required=False,
+        max_length=150,
+        widget=forms.TextInput(attrs={"list": "staff-usernames", "autocomplete": "off"}),
+        help_text="The start of a username is enough; the list suggests staff.",
+    )
     role = forms.ChoiceField(
         label="Role",
         required=False,
@@ -161,13 +175,23 @@ class HistoryFilterForm(forms.Form):
         error_messages={"invalid": "Import jobs are numbered: enter a whole number, like 42."},
     )
 
-    def clean_staff(self) -> int | None:
+    def clean_staff(self) -> tuple[int, ...] | None:
+        """Staff whose username is the text typed, or else starts with it (any case)."""
         username = self.cleaned_data["staff"].strip()
         if not username:
             return None
-        found = User.objects.filter(username=username).values_list("id", flat=True).first()
-        if found is None:
-            raise forms.ValidationError(f"No member of staff has the username “{username}”.")
+        exact = User.objects.filter(username=username).values_list("id", flat=True).first()
+        if exact is not None:
+            return (exact,)
+        found = tuple(
+            User.objects.filter(username__istartswith=username)
+            .order_by("username")
+            .values_list("id", flat=True)[:STAFF_PREFIX_LIMIT]
+        )
+        if not found:
+            raise forms.ValidationError(
+                f"No member of staff has a username starting with “{username}”."
+            )
         return found
 
     def clean(self) -> dict[str, Any]:
@@ -186,7 +210,7 @@ class HistoryFilterForm(forms.Form):
         data = self.cleaned_data
         return HistoryFilters(
             member=data["member"].strip(),
-            actor_id=data["staff"],
+            actor_ids=data["staff"],
             role=data["role"],
             action=data["action"],
             outcome=data["outcome"],
@@ -332,8 +356,9 @@ def _matching(filters: HistoryFilters, prefix: str) -> Q:
         conditions &= Q(**{f"{prefix}customer_id": filters.member}) | Q(
             **{f"{prefix}identifier_value": filters.member}
         )
+    if filters.actor_ids is not None:
+        conditions &= Q(**{f"{prefix}actor_id__in": filters.actor_ids})
     exact = {
-        "actor_id": filters.actor_id,
         "actor_role": filters.role or None,
         "action": filters.action or None,
         "outcome": filters.outcome or None,

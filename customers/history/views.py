@@ -28,6 +28,7 @@ from customers.history.queries import (
     pretty_json,
     rows_for,
     signature_problem,
+    staff_usernames,
 )
 from customers.models import AuditCompletion, AuditEntry
 
@@ -57,6 +58,7 @@ def history(request: HttpRequest) -> HttpResponse:
         "cursor_error": cursor_error,
         "can_export": can(request.user, Capability.EXPORT_HISTORY),
         "chain_check": latest_check(),
+        "staff_usernames": staff_usernames(),
     }
     htmx = getattr(request, "htmx", False)
     template = "history/history.html#results" if htmx else "history/history.html"

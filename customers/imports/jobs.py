@@ -11,7 +11,7 @@ import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import IO
+from typing import IO, Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -33,7 +33,7 @@ from customers.imports.csv import (
     open_text,
     read_rows,
 )
-from customers.models import ImportJob, ImportRow
+from customers.models import AuditEntry, ImportJob, ImportRow
 
 Status = ImportJob.Status
 RowStatus = ImportRow.Status
@@ -54,6 +54,11 @@ MAX_BATCH_SIZE = 100
 STALE_AFTER = timedelta(minutes=2)
 # Excel reads a CSV as UTF-8 only with a byte-order mark; the upload reader skips it.
 EXCEL_BOM = "\ufeff"
+
+
+# A failed call that surely did not reach Capillary: its rows were sent again
+# (customers.imports.tasks.NOT_APPLIED_ERRORS, repeated here: tasks imports this module).
+RESENT_ERRORS = frozenset({"RateLimited", "Unavailable", "AuthFailed"})
 
 
 class ImportRefused(Exception):
@@ -395,3 +400,51 @@ def outcome_words(row: ImportRow, job: ImportJob) -> str:
     if row.status == RowStatus.PENDING:
         return "not sent (dry run)" if job.dry_run else "not sent"
     return str(row.get_status_display())
+
+
+def counter_problems() -> list[str]:
+    """Finished imports whose counters disagree with their audit entries, in words.
+
+    The counters staff see are kept by the worker batch by batch; the chain holds
+    one entry per row sent (or more, when a row was sent again after a call that
+    surely did not arrive). Each row counts by its latest entry: accepted,
+    accepted with warnings, refused or failed, or outcome unknown.
+    """
+    problems = []
+    finished = ImportJob.objects.filter(
+        status__in=(Status.DONE, Status.FAILED, Status.CANCELLED)
+    ).order_by("id")
+    for job in finished.iterator():
+        latest: dict[int, tuple[int, str, Any]] = {}
+        entries = AuditEntry.objects.filter(import_job_id=job.pk).values_list(
+            "id", "import_row", "outcome", "response"
+        )
+        for entry_id, row, outcome, response in entries.iterator():
+            if row is not None and (row not in latest or latest[row][0] < entry_id):
+                latest[row] = (entry_id, outcome, response)
+        tally = {"done": 0, "warning": 0, "failed": 0, "unknown": 0}
+        for _, outcome, response in latest.values():
+            error = response.get("error") if isinstance(response, dict) else None
+            if outcome in ("ok", "ok_with_warnings"):
+                tally["done"] += 1
+                tally["warning"] += outcome == "ok_with_warnings"
+            elif outcome == "rejected" or (outcome == "failed" and error not in RESENT_ERRORS):
+                tally["failed"] += 1
+            elif outcome == "unknown":
+                tally["unknown"] += 1
+        shown = {
+            "done": job.done_rows,
+            "warning": job.warning_rows,
+            "failed": job.failed_rows,
+            "unknown": job.unknown_rows,
+        }
+        if shown != tally:
+            differences = ", ".join(
+                f"{name} {shown[name]} shown, {tally[name]} in the history"
+                for name in shown
+                if shown[name] != tally[name]
+            )
+            problems.append(
+                f"Import #{job.pk}'s results disagree with its audit entries: {differences}"
+            )
+    return problems

@@ -81,7 +81,7 @@ MAX_RATE_LIMIT_WAITS = 30
 MAX_UNAVAILABLE_ATTEMPTS = 5
 BACKOFF_BASE_SECONDS = 2.0
 # Audit outcomes of a call Capillary refused before processing: nothing applied.
-NOT_APPLIED_ERRORS = frozenset({"RateLimited", "Unavailable", "AuthFailed"})
+NOT_APPLIED_ERRORS = jobs.RESENT_ERRORS
 LOOKUP_TYPES = ("mobile", "email", "externalId", "cardnumber")
 # What the sending loop returns when another worker has taken the job over.
 LOST = "lost"

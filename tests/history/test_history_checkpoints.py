@@ -190,3 +190,19 @@ def test_scheduling_queues_one_checkpoint_task_on_the_database_backend(db, setti
     call_command("schedule_checkpoints", stdout=StringIO())
     queued = DBTaskResult.objects.filter(task_path__endswith="record_checkpoint_task")
     assert queued.count() == 1
+
+
+def test_verify_history_checks_import_counters_against_the_chain(db):
+    from customers.imports.tasks import start_job
+    from tests.history_factories import tamper, verify
+    from tests.imports_support import make_job, members_csv
+
+    job = make_job(text=members_csv(3))
+    start_job(job)
+    job.refresh_from_db()
+    assert job.done_rows == 3
+    assert verify()[0]
+    tamper("UPDATE customers_importjob SET done_rows = 0 WHERE id = %s", (job.pk,))
+    intact, said = verify()
+    assert not intact
+    assert f"Import #{job.pk}'s results disagree with its audit entries: done 0 shown, 3 in" in said

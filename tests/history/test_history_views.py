@@ -191,7 +191,7 @@ def test_htmx_gets_only_the_results(auditor_client):
         ("date_from=2025-03-10&date_to=2025-03-01", "date_to", "The end date is before"),
         ("import_job=abc", "import_job", "Import jobs are numbered"),
         ("import_job=0", "import_job", "greater than or equal to 1"),
-        ("staff=nobody", "staff", "No member of staff has the username “nobody”."),
+        ("staff=nobody", "staff", "No member of staff has a username starting with “nobody”."),
         ("code=80%2715", "code", "Codes are numbers, like 8014."),
         ("outcome=fine", "outcome", "Select a valid choice"),
     ],
@@ -398,3 +398,15 @@ def test_the_export_quotes_every_cell_and_neutralises_what_a_semicolon_locale_wo
     quoted = '"(?:[^"]|"")*"'
     assert all(re.fullmatch(f"{quoted}(?:,{quoted})*", line) for line in lines), lines
     assert "\"x;'=cmd|' /C calc'!A0\"" in lines[1]
+
+
+def test_the_staff_filter_matches_the_start_of_usernames_and_offers_the_list(auditor_client):
+    store = make_staff(STORE_MANAGER, "store7")
+    support = make_staff(SUPPORT, "sam")
+    by_store = read(store)
+    read(support)
+    response = auditor_client.get(HISTORY + "?staff=STO")
+    assert [row.pk for row in response.context["rows"]] == [by_store.pk]
+    html = response.content.decode()
+    assert 'list="staff-usernames"' in html
+    assert '<option value="store7">' in html

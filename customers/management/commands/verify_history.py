@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from customers.history.checkpoints import verify_history
+from customers.imports.jobs import counter_problems
 from customers.models import AuditCheckpoint, AuditEntry
 
 STALE_PENDING_AFTER = timedelta(hours=1)
@@ -50,6 +51,12 @@ class Command(BaseCommand):
             raise CommandError(
                 f"The head {head} noted earlier is no longer in the chain: "
                 "entries were removed from its end."
+            )
+        disagreeing = counter_problems()
+        if disagreeing:
+            raise CommandError(
+                "The chain is intact, but import results shown to staff disagree with it: "
+                + " ".join(disagreeing)
             )
         seconds = time.monotonic() - started
         checkpoint = AuditCheckpoint.objects.order_by("-id").first()
