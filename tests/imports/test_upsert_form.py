@@ -36,8 +36,8 @@ def test_a_single_upsert_is_listed_in_the_history_as_upsert_not_bulk(support_cli
     entry = AuditEntry.objects.get()
     assert entry.get_action_display() == "Upsert"
     history = support_client.get(reverse("history")).content.decode()
-    assert "<td>Upsert" in history
-    assert "<td>Bulk upsert" not in history
+    assert '<td data-label="Action">Upsert' in history
+    assert '<td data-label="Action">Bulk upsert' not in history
 
 
 def test_every_input_has_a_label_and_skip_change_identifier_is_explained(support_client):
