@@ -127,7 +127,8 @@ def history_export_verifiable(request: HttpRequest) -> HttpResponseBase:
     if not form.is_valid():
         context = {"form": form, "page": None, "can_export": True}
         return render(request, "history/history.html", context, status=400)
-    described = {key: str(value) for key, value in request.GET.items() if value and key != "cursor"}
+    # Only the form's own filters: an unknown parameter (a NUL in its name, say) is never stored.
+    described = {name: str(request.GET[name]) for name in form.fields if request.GET.get(name)}
     audit.record_read(
         actor=request.user,
         action=AuditEntry.Action.EXPORT_HISTORY,

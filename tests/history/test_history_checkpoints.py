@@ -206,3 +206,12 @@ def test_verify_history_checks_import_counters_against_the_chain(db):
     intact, said = verify()
     assert not intact
     assert f"Import #{job.pk}'s results disagree with its audit entries: done 0 shown, 3 in" in said
+
+
+def test_the_verifiable_export_stores_only_the_forms_own_filters(auditor_client):
+    write()
+    export_file(auditor_client, "?action=update_profile&na%00me=x")
+    from customers.models import AuditEntry
+
+    recorded = AuditEntry.objects.filter(action="export_history").get()
+    assert recorded.request["filters"] == {"action": "update_profile"}
