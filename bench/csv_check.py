@@ -12,6 +12,12 @@ its own SQLite database under var/bench/, never the console's:
 
 Prints one Markdown table row per shape for docs/benchmarks.md. `--quick` uses
 small sizes, for `make bench`.
+
+`--request` measures what a person waits for instead: the upload request itself
+(signed in, through the view, the task queued in the database as `make run`
+does) and then, apart, the `check_upload` task that reads the file into rows.
+`CODE=/path/to/checkout` runs the children on another checkout's code (the
+"before" figure: there the request does the whole check itself).
 """
 
 import argparse
@@ -23,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -78,6 +85,92 @@ def child(shape: str, path: str) -> None:
     print(f"{job.total_rows}\t{job.invalid_rows}\t{stored}\t{seconds:.1f}\t{peak_mb:.0f}")
 
 
+def child_request(shape: str, path: str) -> None:
+    """Runs in the subprocess: the upload request, then the check task if it was left queued."""
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import User
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.core.management import call_command
+    from django.test import Client
+    from django.urls import reverse
+
+    call_command("migrate", verbosity=0)
+    from customers.console.roles import SUPPORT
+    from customers.models import ImportJob
+
+    staff = User.objects.create_user(f"bench-{os.getpid()}")
+    staff.groups.add(_group(SUPPORT))
+    client = Client()
+    client.force_login(staff)
+    data = Path(path).read_bytes()
+    form = {
+        "reason": "bench",
+        "batch_size": "100",
+        "file": SimpleUploadedFile(f"{shape}.csv", data, content_type="text/csv"),
+    }
+    started = time.perf_counter()
+    response = client.post(reverse("import_new"), form)
+    request_seconds = time.perf_counter() - started
+    if response.status_code != 302:
+        raise RuntimeError(f"upload answered {response.status_code}")
+    job = ImportJob.objects.get()
+    task_seconds = 0.0
+    if job.status == "uploaded":
+        from customers.imports import jobs
+
+        started = time.perf_counter()
+        jobs.check_upload(job.pk)  # type: ignore[attr-defined]
+        task_seconds = time.perf_counter() - started
+        job.refresh_from_db()
+    print(f"{job.total_rows}\t{job.status}\t{request_seconds:.2f}\t{task_seconds:.1f}")
+
+
+def _group(role: str) -> Any:
+    from django.contrib.auth.models import Group
+
+    return Group.objects.get(name=role)  # the roles' groups come with the migrations
+
+
+def measure_request(shape: str, data: bytes) -> dict[str, Any]:
+    """The upload request's time and the check task's, in a fresh subprocess."""
+    with tempfile.TemporaryDirectory(dir=ROOT / "var") as folder:
+        path = Path(folder) / f"{shape}.csv"
+        path.write_bytes(data)
+        code = os.environ.get("CODE", "")
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "membercare.settings",
+            "DATABASE_URL": f"sqlite:///{folder}/bench.sqlite3",
+            "CAPILLARY_EMULATOR_STATE": f"{folder}/emulator.sqlite3",
+            "CAPILLARY_RATE_LIMIT_STATE": f"{folder}/ratelimit.sqlite3",
+            "LOG_LEVEL": "warning",
+            "ALLOWED_HOSTS": "testserver",  # DEBUG stays on, as `make run` serves
+            "PYTHONPATH": code,
+        }
+        done = subprocess.run(
+            [sys.executable, __file__, "--child-request", shape, str(path)],
+            env=env,
+            cwd=code or ROOT,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+        if done.returncode:
+            raise RuntimeError(f"uploading {shape} failed: {done.stderr[-2000:]}")
+        rows, status, request_seconds, task_seconds = done.stdout.strip().splitlines()[-1].split(
+            "\t"
+        )
+        return {
+            "rows": int(rows),
+            "status": status,
+            "request": float(request_seconds),
+            "task": float(task_seconds),
+        }
+
+
 def measure(shape: str, data: bytes) -> dict[str, float]:
     """Check `data` in a fresh subprocess: rows, invalid, stored, seconds, peak MB, disk MB."""
     with tempfile.TemporaryDirectory(dir=ROOT / "var") as folder:
@@ -130,13 +223,27 @@ def main() -> None:
     parser.add_argument("--bytes", type=int, default=3_000_000)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--quick", action="store_true", help="small sizes, for make bench")
+    parser.add_argument("--request", action="store_true", help="time the upload request")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--child-request", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return
+    if args.child_request:
+        child_request(*args.child_request)
+        return
     size, rows = (300_000, 2_000) if args.quick else (args.bytes, args.rows)
     (ROOT / "var").mkdir(exist_ok=True)
+    if args.request:
+        print("| file | rows | upload request | check task | job after |")
+        print("|---|---|---|---|---|")
+        m = measure_request("members", members_file(rows))
+        print(
+            f"| members | {m['rows']:,} | {m['request']:.2f} s | "
+            f"{m['task']:.1f} s | {m['status']} |"
+        )
+        return
     files = {
         "wide": lambda: wide_file(size),
         "repeated": lambda: repeated_file(size),

@@ -304,7 +304,7 @@ class ImportJob(models.Model):
     """
 
     class Status(models.TextChoices):
-        UPLOADED = "uploaded", "Uploading"
+        UPLOADED = "uploaded", "Checking the file"
         VALIDATED = "validated", "Ready to start"
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
@@ -337,6 +337,13 @@ class ImportJob(models.Model):
     failed_rows = models.PositiveIntegerField(default=0)
     unknown_rows = models.PositiveIntegerField(default=0)
     batches_sent = models.PositiveIntegerField(default=0)
+    # While `uploaded`: the check task's progress, in rows and in bytes of the file
+    # (a percentage without counting the lines first).
+    checked_rows = models.PositiveIntegerField(default=0)
+    upload_bytes = models.PositiveBigIntegerField(default=0)
+    checked_bytes = models.PositiveBigIntegerField(default=0)
+    # The preview a corrected file replaces: discarded once this file is checked.
+    replaces_job = models.PositiveIntegerField(null=True, blank=True)
 
     cancel_requested = models.BooleanField(default=False)
     # Which worker holds the job; a new one takes over only after the heartbeat goes stale.
@@ -377,6 +384,36 @@ class ImportJob(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def check_failed(self) -> bool:
+        """The file itself was unusable: it failed before anyone pressed Start."""
+        return self.status == self.Status.FAILED and self.started_by_id is None
+
+    @property
+    def checked_percent(self) -> int:
+        if not self.upload_bytes:
+            return 0
+        return min(100, self.checked_bytes * 100 // self.upload_bytes)
+
+
+class ImportUpload(models.Model):
+    """An uploaded file waiting for its check task, in the database every worker host shares.
+
+    Deleted as soon as the file is checked (or found unusable); at most
+    IMPORT_MAX_UPLOAD_BYTES each. Its own table, so loading a job never loads the file.
+    """
+
+    job = models.OneToOneField(
+        ImportJob, on_delete=models.CASCADE, primary_key=True, related_name="upload"
+    )
+    data = models.BinaryField()
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"Upload of import #{self.job_id}"
 
 
 class ImportRow(models.Model):

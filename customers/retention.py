@@ -1,6 +1,8 @@
 """What the console keeps, and for how long (the change history: for ever).
 
 - dry runs, and previews never started, are deleted with their rows after a day;
+- an uploaded file's bytes go once it is checked (the check task deletes them);
+  any left behind by a job no longer being checked, or older than a day, go here;
 - a finished import keeps its job (counts, who, when) for good but its rows only for
   IMPORT_ROWS_RETENTION_DAYS: each sent row's audit entry stays in the history;
 - failed sign-ins (django-axes) go once their throttling window has passed;
@@ -17,7 +19,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from customers.models import FormToken, ImportJob, ImportRow
+from customers.models import FormToken, ImportJob, ImportRow, ImportUpload
 from customers.periodic import periodic
 
 Status = ImportJob.Status
@@ -33,12 +35,14 @@ class Pruned:
     failed_logins: int
     form_tokens: int
     task_results: int
+    uploads: int = 0
 
     def __str__(self) -> str:
         return (
             f"dry runs and unstarted previews: {self.previews}, rows of finished imports: "
             f"{self.finished_rows}, failed sign-in records: {self.failed_logins}, "
-            f"form tokens: {self.form_tokens}, finished task results: {self.task_results}"
+            f"form tokens: {self.form_tokens}, finished task results: {self.task_results}, "
+            f"stored upload files: {self.uploads}"
         )
 
 
@@ -54,6 +58,9 @@ def prune() -> Pruned:
         .exclude(status__in=(Status.QUEUED, Status.RUNNING))
     )
     stale_ids = list(stale.values_list("pk", flat=True))
+    uploads, _ = ImportUpload.objects.filter(
+        Q(job_id__in=stale_ids) | ~Q(job__status=Status.UPLOADED)
+    ).delete()
     ImportRow.objects.filter(job_id__in=stale_ids).delete()
     previews, _ = ImportJob.objects.filter(pk__in=stale_ids).delete()
     kept_for = timedelta(days=settings.IMPORT_ROWS_RETENTION_DAYS)
@@ -64,7 +71,9 @@ def prune() -> Pruned:
     window = timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
     failed_logins, _ = AccessAttempt.objects.filter(attempt_time__lt=now - window).delete()
     form_tokens, _ = FormToken.objects.filter(created_at__lt=now - FORM_TOKEN_LIFETIME).delete()
-    return Pruned(previews, finished_rows, failed_logins, form_tokens, _prune_task_results())
+    return Pruned(
+        previews, finished_rows, failed_logins, form_tokens, _prune_task_results(), uploads
+    )
 
 
 def _prune_task_results() -> int:

@@ -1,12 +1,15 @@
 """Bulk import use cases: store an upload as rows, start, cancel and resume jobs, read results.
 
-The web process reads the file once, streaming, and stores each data row as an
-ImportRow in chunks, so a hundred thousand rows never sit in memory together;
-the preview and everything after it read from the database. Sending the rows
+The upload request only stores the file's bytes in the database (ImportUpload)
+and queues `tasks.check_upload`; that task reads the file once, streaming, and
+stores each data row as an ImportRow in chunks, so a hundred thousand rows never
+sit in memory together, moving the job's progress on after every chunk; the
+preview and everything after it read from the database. Sending the rows
 is `customers.imports.tasks`. Every row goes through `services.upsert_members`, so it
 is audited like a hand edit.
 """
 
+import io
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -33,7 +36,7 @@ from customers.imports.csv import (
     open_text,
     read_rows,
 )
-from customers.models import AuditEntry, ImportJob, ImportRow
+from customers.models import AuditEntry, ImportJob, ImportRow, ImportUpload
 
 Status = ImportJob.Status
 RowStatus = ImportRow.Status
@@ -106,6 +109,80 @@ def csv_rules() -> CsvRules:
 # --- upload -----------------------------------------------------------------
 
 
+def receive_upload(
+    *,
+    owner: User,
+    upload: IO[bytes],
+    file_name: str,
+    dry_run: bool,
+    skip_change_identifier: bool,
+    reason: str,
+    batch_size: int,
+    replaces: int | None = None,
+) -> ImportJob:
+    """Keep an uploaded file for its check task: a job in status `uploaded` and the file's bytes.
+
+    The bytes go into the database, which every worker host shares; the upload
+    limit (IMPORT_MAX_UPLOAD_BYTES) bounds them. `check_upload` reads them into rows.
+    """
+    data = upload.read()
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            owner=owner,
+            file_name=file_name[:255],
+            dry_run=dry_run,
+            skip_change_identifier=skip_change_identifier,
+            reason=reason,
+            batch_size=batch_size,
+            upload_bytes=len(data),
+            replaces_job=replaces,
+            heartbeat_at=timezone.now(),
+        )
+        ImportUpload.objects.create(job=job, data=data)
+    return job
+
+
+def check_upload(job_id: int) -> ImportJob | None:
+    """Read a received upload into rows (the check task's work); None if the job is gone.
+
+    An unusable file fails the job with the reason in words; the stored bytes are
+    deleted either way. A job cancelled meanwhile is left as it is.
+    """
+    job = ImportJob.objects.filter(pk=job_id).first()
+    upload = ImportUpload.objects.filter(job_id=job_id).first()
+    try:
+        if job is None or upload is None or job.status != Status.UPLOADED:
+            return job
+        store_rows(job, io.BytesIO(upload.data))
+    except CsvFileError as refused:
+        _fail_check(job_id, str(refused))
+    except Exception:
+        _fail_check(
+            job_id, "The file could not be checked: an error on the server. Upload it again."
+        )
+        raise
+    finally:
+        ImportUpload.objects.filter(job_id=job_id).delete()
+    assert job is not None
+    job.refresh_from_db()
+    if job.status == Status.VALIDATED and job.replaces_job is not None:
+        discard_replaced(job.replaces_job, job.owner)
+    return job
+
+
+def _fail_check(job_id: int, message: str) -> None:
+    ImportJob.objects.filter(pk=job_id, status=Status.UPLOADED).update(
+        status=Status.FAILED, error=message, finished_at=timezone.now()
+    )
+
+
+def discard_replaced(job_id: int, staff: User) -> None:
+    """A corrected file replaces the upload it fixes: the old preview is closed."""
+    old = ImportJob.objects.filter(pk=job_id, status=Status.VALIDATED).first()
+    if old is not None and may_act_on(old, staff):
+        cancel_job(old, by=staff)
+
+
 def create_job(
     *,
     owner: User,
@@ -116,26 +193,62 @@ def create_job(
     reason: str,
     batch_size: int,
 ) -> ImportJob:
-    """Read an uploaded CSV into a job and its rows; raise CsvFileError for an unusable file.
+    """Read a CSV into a job and its rows at once; raise CsvFileError for an unusable file.
 
-    The job is `uploaded` while its rows are stored (a web process that dies
-    meanwhile leaves it so, visibly incomplete) and `validated` once all are.
+    For scripts and the bench: the console's upload goes through `receive_upload`
+    and the `check_upload` task instead.
+    """
+    size = upload.seek(0, io.SEEK_END)
+    upload.seek(0)
+    job = ImportJob.objects.create(
+        owner=owner,
+        file_name=file_name[:255],
+        dry_run=dry_run,
+        skip_change_identifier=skip_change_identifier,
+        reason=reason,
+        batch_size=batch_size,
+        upload_bytes=size,
+    )
+    try:
+        store_rows(job, upload)
+    except CsvFileError:
+        job.delete()
+        raise
+    job.refresh_from_db()
+    return job
+
+
+def store_rows(job: ImportJob, upload: IO[bytes]) -> None:
+    """Read an `uploaded` job's file into its rows and make it `validated`.
+
+    Streaming, in bounded chunks (rows and cells), with rows with problems kept
+    only up to a cap; after every chunk the job's progress (rows and bytes read)
+    and heartbeat move on. Stops early, leaving the job as it is, once it is no
+    longer `uploaded` (cancelled). Raises CsvFileError for an unusable file.
     """
     columns, parsed = read_rows(open_text(upload), csv_rules())
     first = next(parsed, None)
     if first is None:
         raise CsvFileError("The file names its columns but has no rows.")
-    job = ImportJob.objects.create(
-        owner=owner,
-        file_name=file_name[:255],
-        columns=columns,
-        dry_run=dry_run,
-        skip_change_identifier=skip_change_identifier,
-        reason=reason,
-        batch_size=batch_size,
-    )
-    total = invalid = invalid_cells = cells = 0
+    job.columns = columns
+    ImportJob.objects.filter(pk=job.pk).update(columns=columns)
+    total = invalid = invalid_cells = cells = reported = 0
     chunk: list[ImportRow] = []
+
+    def report() -> bool:
+        """Store the chunk and the progress; False once the job was cancelled."""
+        nonlocal chunk, cells, reported
+        ImportRow.objects.bulk_create(chunk)
+        chunk, cells, reported = [], 0, total
+        return bool(
+            ImportJob.objects.filter(pk=job.pk, status=Status.UPLOADED).update(
+                checked_rows=total,
+                invalid_rows=invalid,
+                checked_bytes=upload.tell(),
+                heartbeat_at=timezone.now(),
+            )
+        )
+
     for row in itertools.chain([first], parsed):
         stored = _row_for(job, row)
         total += 1
@@ -143,19 +256,24 @@ def create_job(
             invalid += 1
             invalid_cells += len(stored.values)
             if invalid > INVALID_ROWS_KEPT or invalid_cells > INVALID_CELLS_KEPT:
-                continue  # counted, not kept: the file itself must be fixed
+                # Counted, not kept: the file itself must be fixed. Progress still shows.
+                if total - reported >= STORE_CHUNK and not report():
+                    return
+                continue
         chunk.append(stored)
         cells += len(stored.values) + len(stored.problems)
         # Bounded by cells as well as rows: a row may hold thousands of columns.
-        if len(chunk) >= STORE_CHUNK or cells >= STORE_CHUNK_CELLS:
-            ImportRow.objects.bulk_create(chunk)
-            chunk, cells = [], 0
+        if (len(chunk) >= STORE_CHUNK or cells >= STORE_CHUNK_CELLS) and not report():
+            return
     ImportRow.objects.bulk_create(chunk)
-    ImportJob.objects.filter(pk=job.pk).update(
-        status=Status.VALIDATED, total_rows=total, invalid_rows=invalid
+    ImportJob.objects.filter(pk=job.pk, status=Status.UPLOADED).update(
+        status=Status.VALIDATED,
+        total_rows=total,
+        invalid_rows=invalid,
+        checked_rows=total,
+        checked_bytes=job.upload_bytes,
+        heartbeat_at=timezone.now(),
     )
-    job.refresh_from_db()
-    return job
 
 
 def deleting_labels() -> list[str]:
@@ -239,6 +357,16 @@ def is_stale(
     if not job.is_active or job.heartbeat_at is None:
         return False
     return (now or timezone.now()) - job.heartbeat_at >= stale_after
+
+
+def check_is_stale(
+    job: ImportJob, now: datetime | None = None, stale_after: timedelta = STALE_AFTER
+) -> bool:
+    """Whether an upload being checked has had no progress for a while (no worker, or it died)."""
+    if job.status != Status.UPLOADED:
+        return False
+    since = job.heartbeat_at or job.created_at
+    return (now or timezone.now()) - since >= stale_after
 
 
 def stale_jobs(stale_after: timedelta = STALE_AFTER) -> list[ImportJob]:

@@ -581,6 +581,12 @@ def _unavailable_gave_up(attempts: int) -> str:
 # --- queueing for the worker ----------------------------------------------------
 
 
+@task()
+def check_upload(job_id: int) -> None:
+    """Read an upload's stored bytes into its rows (jobs.check_upload), off the request."""
+    jobs.check_upload(job_id)
+
+
 def start_job(
     job: ImportJob,
     *,

@@ -6,12 +6,13 @@ import re
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils.html import escape
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from customers.imports.csv import read_rows
 from customers.imports.jobs import csv_rules
-from customers.models import ImportJob, ImportRow
+from customers.models import ImportJob, ImportRow, ImportUpload
 from tests.imports_support import members_csv
 
 NEW = reverse("import_new")
@@ -169,7 +170,6 @@ def test_a_clean_dry_run_offers_start_and_a_reupload_that_is_not_a_dry_run(suppo
 @pytest.mark.parametrize(
     ("data", "words"),
     [
-        (b"", "The submitted file is empty"),
         (b"  \n\n", "The file is empty."),
         ("mobile\n1".encode("utf-16"), "The file is UTF-16"),
         ("mobile,first_name\n919900000001,Jos\xe9\n".encode("latin-1"), "not UTF-8"),
@@ -180,10 +180,28 @@ def test_a_clean_dry_run_offers_start_and_a_reupload_that_is_not_a_dry_run(suppo
         (b"\x00\x01\x02\x03", "NUL character"),
     ],
 )
-def test_a_file_it_cannot_use_is_refused_in_words(support_client, data, words):
+def test_a_file_it_cannot_use_ends_with_its_message_on_the_page_and_a_form_to_upload_again(
+    support_client, data, words
+):
     response = upload(support_client, data)
+    page = preview_of(support_client, response).content.decode()
+    assert words in page
+    assert "This file cannot be imported" in page
+    assert 'id="upload-form"' in page
+    assert "Start the import" not in page
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.Status.FAILED
+    assert words in job.error
+    assert not job.rows.exists()
+    assert not ImportUpload.objects.exists()  # the stored bytes go once the file is checked
+    # A failed check is not an import that stopped: there is nothing to resume.
+    assert "Resume the import" not in page
+
+
+def test_an_empty_file_is_refused_by_the_form_itself(support_client):
+    response = upload(support_client, b"")
     assert response.status_code == 200
-    assert words in response.content.decode()
+    assert "The submitted file is empty" in response.content.decode()
     assert not ImportJob.objects.exists()
 
 
@@ -260,6 +278,11 @@ def test_fuzzed_uploads_are_stored_row_for_row_or_refused_in_words(support_clien
         assert set(ImportJob.objects.values_list("pk", flat=True)) == before
         return
     job = ImportJob.objects.exclude(pk__in=before).get()
+    if job.status == ImportJob.Status.FAILED:
+        assert job.error
+        assert not job.rows.exists()
+        assert escape(job.error) in preview_of(support_client, response).content.decode()
+        return
     _, parsed = read_rows(data.decode("utf-8-sig"), csv_rules())
     expected = list(parsed)
     assert job.total_rows == len(expected) == job.rows.count()
