@@ -160,8 +160,8 @@ def measure_request(shape: str, data: bytes) -> dict[str, Any]:
         )
         if done.returncode:
             raise RuntimeError(f"uploading {shape} failed: {done.stderr[-2000:]}")
-        rows, status, request_seconds, task_seconds = done.stdout.strip().splitlines()[-1].split(
-            "\t"
+        rows, status, request_seconds, task_seconds = (
+            done.stdout.strip().splitlines()[-1].split("\t")
         )
         return {
             "rows": int(rows),
