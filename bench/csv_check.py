@@ -56,6 +56,22 @@ def members_file(rows: int) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def peak_rss_mb() -> float:
+    """This process image's peak resident memory.
+
+    Linux carries ru_maxrss across exec, so a child forked from a large parent
+    (pytest after a thousand tests) would report the parent's size; VmHWM
+    belongs to the image that runs now.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(shape: str, path: str) -> None:
     """Runs in the subprocess: migrate a fresh database, then check the file."""
     import django
@@ -80,7 +96,7 @@ def child(shape: str, path: str) -> None:
             batch_size=100,
         )
     seconds = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_rss_mb()
     stored = job.rows.count()
     print(f"{job.total_rows}\t{job.invalid_rows}\t{stored}\t{seconds:.1f}\t{peak_mb:.0f}")
 
