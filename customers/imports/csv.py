@@ -23,6 +23,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, TextIO
 
+from customers.members.search import Dialling, normalise_mobile
+
 IDENTIFIER_COLUMNS = ("mobile", "email", "external_id")
 SUBSCRIPTION_COLUMNS = {
     "sms_trans": ("MOBILE", "TRANS"),
@@ -150,6 +152,7 @@ class CsvRules:
     status_labels: frozenset[str] | None = None  # None: not checked here
     extended_fields: frozenset[str] | None = None
     custom_fields: frozenset[str] | None = None
+    dialling: Dialling = field(default_factory=Dialling)  # how typed mobiles are read
 
 
 def decode(data: bytes) -> str:
@@ -294,6 +297,9 @@ def parse_row(
     if not any(values.get(c) for c in IDENTIFIER_COLUMNS):
         problem("mobile", "No identifier: give a mobile, an email or an external_id.")
     mobile = values.get("mobile", "")
+    if mobile:
+        # "+91 81000 00017" as search reads it; the cleaned value is the one sent.
+        mobile = values["mobile"] = normalise_mobile(mobile, rules.dialling)
     if mobile and not MOBILE_RE.match(mobile):
         problem("mobile", "Mobile must be 8-15 digits with the country code, like 919900000001.")
     email = values.get("email", "")

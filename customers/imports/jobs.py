@@ -36,6 +36,7 @@ from customers.imports.csv import (
     open_text,
     read_rows,
 )
+from customers.members.search import Dialling
 from customers.models import AuditEntry, ImportJob, ImportRow, ImportUpload
 
 Status = ImportJob.Status
@@ -99,6 +100,7 @@ def csv_rules() -> CsvRules:
         default_source=settings.CAPILLARY_SOURCE,
         default_account_id=settings.CAPILLARY_ACCOUNT_ID,
         sources=org.sources,
+        dialling=Dialling(country_code=org.country_code, national_length=org.national_length),
         status_labels=frozenset(org.status_label_names),
         custom_fields=frozenset(str(spec["name"]) for spec in org.custom_fields),
         # None (unchecked) when Capillary could not be asked: it warns about unknown ones.

@@ -7,7 +7,8 @@ from typing import Any, cast
 from django import forms
 from django.core.validators import RegexValidator
 
-from customers.gateway import Catalogue
+from customers.gateway import Catalogue, catalogue
+from customers.members.search import Dialling, normalise_mobile
 
 IDENTIFIER_KIND_CHOICES = [
     ("", "Detect from what I type"),
@@ -35,7 +36,7 @@ NEW_MEMBER_SUBSCRIPTIONS = {
     "email_trans": "OPTIN",
     "email_bulk": "OPTOUT",
 }
-MOBILE_HELP = "Digits only, with the country code: 919900000001."
+MOBILE_HELP = "With the country code: 919900000001 (+91 99000 00001 and 099000 00001 work too)."
 REASON_HELP = "Why you are making this change. It is kept in the change history."
 DATETIME_HELP = "Date and time, like 2027-03-31T23:59:59+05:30."
 DATETIME_RE = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$"
@@ -46,15 +47,34 @@ def _choices(values: Iterable[str], blank: str | None = None) -> list[tuple[str,
     return [("", blank), *listed] if blank is not None else listed
 
 
+def org_dialling() -> Dialling:
+    """The org's base country, for reading phone numbers as typed."""
+    org = catalogue()
+    return Dialling(country_code=org.country_code, national_length=org.national_length)
+
+
+def typed_mobile(text: str) -> str:
+    """A mobile as staff type it, as Capillary holds it (the org's country code first)."""
+    return normalise_mobile(text, org_dialling()) if text else text
+
+
+class MobileField(forms.CharField):
+    """A mobile typed with +, spaces, dashes or a trunk 0: the cleaned value is what is sent."""
+
+    def to_python(self, value: Any) -> str:
+        return typed_mobile(str(super().to_python(value)))
+
+
 def mobile_field(required: bool = False) -> forms.CharField:
-    return forms.CharField(
+    return MobileField(
         required=required,
-        max_length=15,
+        # Room for the spaces and + people type; the validator counts the digits kept.
+        max_length=24,
         help_text=MOBILE_HELP,
         validators=[
             RegexValidator(r"^[1-9][0-9]{7,14}$", "Use 8 to 15 digits, country code first.")
         ],
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
     )
 
 
@@ -523,6 +543,8 @@ class CommChannelForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         kind, value = cleaned.get("type"), cleaned.get("value", "")
+        if kind == "mobile" and value:
+            value = cleaned["value"] = typed_mobile(value)
         if kind == "mobile" and value and not re.fullmatch(r"[1-9][0-9]{7,14}", value):
             self.add_error("value", MOBILE_HELP)
         if (
@@ -624,6 +646,8 @@ class IdentifierForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         kind, value = cleaned.get("type"), (cleaned.get("value") or "").strip()
+        if kind == "mobile" and value:
+            value = typed_mobile(value)
         cleaned["value"] = value
         if kind == "mobile" and value and not re.fullmatch(r"[1-9][0-9]{7,14}", value):
             self.add_error("value", MOBILE_HELP)

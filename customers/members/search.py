@@ -69,6 +69,15 @@ def as_mobile(text: str, dialling: Dialling) -> str | None:
     return None
 
 
+def normalise_mobile(text: str, dialling: Dialling) -> str:
+    """A mobile as typed ("+91 81000 00017", "081000 00017"), as Capillary holds it.
+
+    The one reading every screen and the CSV import use. Text that is no phone
+    number comes back trimmed, so the field's own check refuses it with its message.
+    """
+    return as_mobile(text, dialling) or text.strip()
+
+
 def candidates(text: str, dialling: Dialling, *, kind: str = "") -> list[Candidate]:
     """The complete identifiers the text may be, most likely first; [] when it is none.
 

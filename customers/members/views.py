@@ -50,6 +50,7 @@ from customers.members.forms import (
     SearchForm,
     StatusForm,
     SubscriptionsForm,
+    typed_mobile,
 )
 from customers.members.search import highlight
 from customers.models import AuditEntry, FormToken, RegistrationReceipt
@@ -602,6 +603,8 @@ def register_check(request: HttpRequest) -> HttpResponse:
     hits = []
     for name, wire in (("mobile", "mobile"), ("email", "email")):
         value = request.GET.get(name, "").strip()
+        if name == "mobile":
+            value = typed_mobile(value)
         if len(value) >= 6:
             found = services.existing_member_id(
                 identifier_name=wire, value=value, source=source, account_id=account_id

@@ -203,3 +203,16 @@ def test_rows_are_read_from_an_uploaded_file_as_a_stream():
     columns, rows = read_rows(open_text(upload), RULES)
     assert columns == ["mobile", "first_name"]
     assert [row.values for row in rows] == [{"mobile": "919900000002", "first_name": "Ravi"}]
+
+
+def test_mobiles_typed_with_plus_spaces_or_a_trunk_zero_are_read_as_capillary_holds_them():
+    _, rows = parse("mobile\n+91 99000 00017\n099000 00018\n91 99000-00017\n")
+    assert rows[0].problems == []
+    assert rows[0].entry["profiles"][0]["identifiers"] == [
+        {"type": "mobile", "value": "919900000017"}
+    ]
+    assert rows[1].entry["profiles"][0]["identifiers"] == [
+        {"type": "mobile", "value": "919900000018"}
+    ]
+    # The same number typed two ways is the same mobile twice.
+    assert [p.message for p in rows[2].problems] == ["The same mobile is on row 1 too."]

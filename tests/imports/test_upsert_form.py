@@ -181,3 +181,13 @@ def test_a_label_that_does_not_delete_is_sent_without_a_second_step(support_clie
     ).content.decode()
     assert "data-confirm-delete" not in html
     assert AuditEntry.objects.filter(action=AuditEntry.Action.UPSERT).count() == 1
+
+
+def test_a_mobile_typed_with_plus_and_spaces_is_upserted_as_capillary_holds_it(support_client):
+    html = support_client.post(
+        URL, form(mobile="+91 99000 00009", mobile_channel="on")
+    ).content.decode()
+    assert "mobile: 919900000009" in html
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.UPSERT)
+    identifiers = entry.request["profiles"][0]["identifiers"]
+    assert {"type": "mobile", "value": "919900000009"} in identifiers

@@ -489,3 +489,48 @@ def test_an_unreadable_answer_to_a_registration_keeps_the_form_from_registering_
     again = store_client.post(reverse("register"), data, follow=True)
     assert "Search for the member before registering again" in again.content.decode()
     assert AuditEntry.objects.filter(action="register").count() == 1
+
+
+@pytest.mark.parametrize("typed", ["+91 99000 00007", "099000 00007", "9900000007"])
+def test_a_mobile_typed_with_plus_spaces_or_a_trunk_zero_registers_as_capillary_holds_it(
+    store_client, typed
+):
+    response = store_client.post(
+        reverse("register"), registration(store_client, mobile=typed, email="")
+    )
+    assert response.status_code == 302
+    sent = AuditEntry.objects.get(action="register").request["profiles"][0]["identifiers"]
+    assert {"type": "mobile", "value": "919900000007"} in sent
+
+
+def test_the_duplicate_check_reads_a_mobile_typed_with_plus_and_spaces(store_client, member_id):
+    html = store_client.get(
+        reverse("register_check") + "?mobile=%2B91+99000+00001&source=INSTORE", headers=HTMX
+    ).content.decode()
+    assert f"/customers/{member_id}/" in html
+
+
+def test_a_channel_mobile_typed_with_plus_and_spaces_is_sent_as_digits(support_client, member_id):
+    url = reverse("member_edit", args=[member_id]) + "?source=INSTORE"
+    data = {
+        "reason": "fix",
+        "channels-TOTAL_FORMS": "1",
+        "channels-INITIAL_FORMS": "0",
+        "channels-0-type": "mobile",
+        "channels-0-value": "+91 99000 00001",
+        "channels-0-primary": "on",
+    }
+    response = support_client.post(url, data)
+    assert "Saved in Capillary" in response.content.decode()
+    entry = AuditEntry.objects.get(action="update_profile")
+    channels = entry.request["profiles"][0]["commChannels"]
+    assert channels[0]["value"] == "919900000001"
+
+
+def test_the_duplicate_check_row_disables_nothing_it_does_not_contain(store_client):
+    # The form's hx-disabled-elt ("find button[type=submit]") is inherited by the row,
+    # which has no button: htmx logged an error on every keystroke.
+    html = store_client.get(reverse("register")).content.decode()
+    row = html[: html.index('id="id_mobile"')]
+    row = row[row.rindex('<div class="row"') :]
+    assert 'hx-disabled-elt="unset"' in row
