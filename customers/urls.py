@@ -1,10 +1,31 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, register_converter
 
 from customers.console import views
 from customers.history import views as history_views
 from customers.imports import views as import_views
 from customers.members import views as member_views
+
+
+class CustomerIdConverter:
+    """A customer id within Capillary's range (1 to 2**63-1): any other is the console's 404.
+
+    Without it a 20-digit id reached the database and Capillary as an overflow (a 500).
+    """
+
+    regex = "[0-9]{1,19}"
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if not 1 <= number <= 2**63 - 1:
+            raise ValueError(value)  # no match: the 404 page, Capillary is not asked
+        return number
+
+    def to_url(self, value: int | str) -> str:
+        return str(value)
+
+
+register_converter(CustomerIdConverter, "customer_id")
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -20,28 +41,30 @@ urlpatterns = [
         member_views.register_receipt,
         name="register_receipt",
     ),
-    path("customers/<int:customer_id>/", member_views.member, name="member"),
-    path("customers/<int:customer_id>/edit/", member_views.edit_profile, name="member_edit"),
-    path("customers/<int:customer_id>/card/", member_views.card, name="member_card"),
+    path("customers/<customer_id:customer_id>/", member_views.member, name="member"),
     path(
-        "customers/<int:customer_id>/edit/channel-row/",
+        "customers/<customer_id:customer_id>/edit/", member_views.edit_profile, name="member_edit"
+    ),
+    path("customers/<customer_id:customer_id>/card/", member_views.card, name="member_card"),
+    path(
+        "customers/<customer_id:customer_id>/edit/channel-row/",
         member_views.channel_row,
         name="member_channel_row",
     ),
-    path("customers/<int:customer_id>/enroll/", member_views.enroll, name="member_enroll"),
+    path("customers/<customer_id:customer_id>/enroll/", member_views.enroll, name="member_enroll"),
     path(
-        "customers/<int:customer_id>/identifiers/",
+        "customers/<customer_id:customer_id>/identifiers/",
         member_views.identifiers,
         name="member_identifiers",
     ),
     path(
-        "customers/<int:customer_id>/subscriptions/",
+        "customers/<customer_id:customer_id>/subscriptions/",
         member_views.subscriptions,
         name="member_subscriptions",
     ),
-    path("customers/<int:customer_id>/status/", member_views.status, name="member_status"),
+    path("customers/<customer_id:customer_id>/status/", member_views.status, name="member_status"),
     path(
-        "customers/<int:customer_id>/capillary-audit/",
+        "customers/<customer_id:customer_id>/capillary-audit/",
         member_views.capillary_audit,
         name="member_capillary_audit",
     ),

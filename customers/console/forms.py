@@ -13,7 +13,7 @@ from customers.console.roles import DEMO_GROUP
 
 THROTTLED = (
     "Too many failed sign-in attempts for this username from your address. Wait {minutes} "
-    "minutes and try again, or ask an administrator to reset your password."
+    "minutes and try again, or ask an administrator to unlock your account."
 )
 
 

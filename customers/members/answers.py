@@ -47,6 +47,8 @@ class Answer:
     customer_id: int | str | None = None
     entry_id: int | None = None
     existing_member_id: int | None = None
+    # False for a read's failure: it is worded as a read, not as a refused change.
+    write: bool = True
 
 
 def lines(codes: Iterable[ApiCode]) -> list[CodeLine]:
@@ -114,7 +116,7 @@ def failure(
     write: bool = True,
 ) -> Answer:
     """Place a failure: codes on form fields where the catalogue says, the rest on top."""
-    answer = Answer()
+    answer = Answer(write=write)
     if isinstance(error, cap.Rejected):
         answer.warnings = lines(error.warnings)
         for code in error.errors:
@@ -127,7 +129,11 @@ def failure(
         if not answer.errors and form is None:
             answer.errors = lines(error.errors)
         if isinstance(error, cap.NotFound):
-            answer.banner = "Capillary has no such member. Nothing was changed."
+            answer.banner = (
+                "Capillary has no such member. Nothing was changed."
+                if write
+                else "Capillary has no such member."
+            )
         return answer
     answer.banner = banner_for(error, write=write)
     answer.banner_kind = "warn" if write and cap.write_may_have_applied(error) else "bad"

@@ -616,9 +616,26 @@ class EditProfileForm(ExtraFieldsMixin, forms.Form):
 class EnrollForm(EnrollmentMixin, forms.Form):
     reason = reason_field()
 
-    def __init__(self, *args: Any, catalogue: Catalogue, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        catalogue: Catalogue,
+        enrolled: Iterable[str] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.add_enrollment_fields(catalogue, required=True)
+        # Start on the first program the member is not in yet: offering one they are
+        # in only earns Capillary's refusal.
+        held = {str(program_id) for program_id in enrolled}
+        program = cast(forms.ChoiceField, self.fields["program"])
+        programs = [(str(p["id"]), p["name"]) for p in catalogue.programs]
+        program.choices = [("", "Choose a program"), *programs]
+        program.initial = next((pid for pid, _ in programs if pid not in held), "")
+        names = [name for pid, name in programs if pid in held]
+        if names:
+            program.help_text = f"Already enrolled in: {', '.join(names)}."
+        self.show_tiers_of(self.chosen_program())
         self.order_fields(["program", "tier", "points", "tier_expiry", "points_expiry", "reason"])
 
     def clean(self) -> dict[str, Any]:

@@ -52,7 +52,7 @@ from customers.members.forms import (
     SubscriptionsForm,
     typed_mobile,
 )
-from customers.members.search import highlight
+from customers.members.search import candidates, highlight
 from customers.models import AuditEntry, FormToken, RegistrationReceipt
 
 REGISTER_FIELD_MAP = {
@@ -184,7 +184,24 @@ def search_suggest(request: HttpRequest) -> HttpResponse:
         else:
             context["hits"] = [_hit(h, found.keyword) for h in found.hits]
             context["more"] = found.total is not None and found.total > len(found.hits)
+            context["complete_kind"] = _complete_kind(typed)
     return render(request, "members/_suggestions.html", context)
+
+
+# A complete identifier opens its member on Enter: the hint says which kind it reads as.
+COMPLETE_KIND_WORDS = {
+    "id": "customer id",
+    "mobile": "mobile",
+    "email": "email",
+    "cardnumber": "card number or external id",
+    "externalId": "card number or external id",
+}
+
+
+def _complete_kind(typed: str) -> str:
+    """The kind of identifier the typed text is read as in full, or "" for a name."""
+    found = candidates(typed, services.dialling())
+    return COMPLETE_KIND_WORDS.get(found[0].kind, "") if found else ""
 
 
 def _offset(request: HttpRequest) -> int:
@@ -883,7 +900,7 @@ def enroll(request: HttpRequest, found: Customer, source: str, account_id: str) 
             "members/enroll.html#tier",
             {"form": form, "customer_id": customer_id, "query": _query_of(request)},
         )
-    form = EnrollForm(request.POST or None, catalogue=org)
+    form = EnrollForm(request.POST or None, catalogue=org, enrolled=_enrolled_in(found))
     context = _edit_context(found, source, account_id, form=form)
     if request.method == "POST" and form.is_valid():
         body: dict[str, Any] = {
@@ -912,15 +929,26 @@ def enroll(request: HttpRequest, found: Customer, source: str, account_id: str) 
             context["answer"] = _with_names(answer, form, org, form.cleaned_data.get("program"))
         else:
             context["answer"] = answers.success(result)
+            after = _member_after(result, found, source, account_id)
             context.update(
                 _edit_context(
-                    _member_after(result, found, source, account_id),
+                    after,
                     source,
                     account_id,
-                    form=EnrollForm(catalogue=org),
+                    form=EnrollForm(catalogue=org, enrolled=_enrolled_in(after)),
                 )
             )
     return _page(request, "members/enroll.html", context, partial="form")
+
+
+def _enrolled_in(found: Customer) -> set[str]:
+    """The ids of the programs the member is enrolled in, as Capillary lists them."""
+    details = (found.model_extra or {}).get("loyaltyProgramDetails") or []
+    return {
+        str(item["programId"])
+        for item in details
+        if isinstance(item, dict) and item.get("programId") is not None
+    }
 
 
 def _wants_tiers(request: HttpRequest) -> bool:

@@ -49,10 +49,10 @@ function setUpSuggestions(box) {
         window.location.assign(current.dataset.href);
       }
     } else if (event.key === "Escape") {
-      if (box.getAttribute("aria-expanded") === "true") {
-        event.preventDefault();
-        show(false);
-      }
+      // A type=search box clears itself on Escape; here Escape only closes the list,
+      // and with the list closed it leaves the typed text alone.
+      event.preventDefault();
+      if (box.getAttribute("aria-expanded") === "true") show(false);
     }
   });
 

@@ -1,8 +1,10 @@
+import io
 from datetime import timedelta
 
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth.models import Group, User
+from django.core.management import call_command
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
@@ -156,3 +158,20 @@ def test_other_accounts_sign_in_with_debug_off(db, settings):
     settings.DEBUG = False
     make_staff("Support staff")
     assert post_login(Client(), "sam", PASSWORD).status_code == 302
+
+
+def test_a_locked_out_person_is_told_to_ask_for_an_unlock_and_an_administrator_can_give_it(
+    db, settings
+):
+    settings.AXES_FAILURE_LIMIT = 2
+    make_staff("Support staff")
+    client = Client()
+    post_login(client, "sam", "wrong")
+    post_login(client, "sam", "wrong")
+    locked = post_login(client, "sam", PASSWORD)
+    assert locked.status_code == 429
+    page = locked.content.decode()
+    assert "ask an administrator to unlock your account" in page
+    assert "reset your password" not in page
+    call_command("axes_reset_username", "sam", stdout=io.StringIO())
+    assert post_login(client, "sam", PASSWORD).status_code == 302

@@ -119,7 +119,9 @@ def test_support_staff_look_after_a_member_who_called(page, start_as):
 
     # A second program, with a tier of that program.
     page.get_by_role("link", name="Enroll").click()
-    page.get_by_label("Loyalty program").select_option(label="Partner Club")
+    # The form starts on the program the member is not in yet, and names the one they are in.
+    expect(page.get_by_label("Loyalty program")).to_have_value("699")
+    expect(page.get_by_text("Already enrolled in: MemberCare Rewards.")).to_be_visible()
     tier = page.get_by_label("Tier", exact=True)
     expect(tier.locator("option")).to_have_text(["Lowest tier", "1 · Member", "2 · Elite"])
     tier.select_option(label="2 · Elite")

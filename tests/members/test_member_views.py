@@ -226,6 +226,7 @@ def test_an_unknown_member_gets_a_clear_page(support_client):
     response = support_client.get(reverse("member", args=[999999]) + "?source=INSTORE")
     assert response.status_code == 404
     assert "Capillary has no such member" in response.content.decode()
+    assert "Nothing was changed" not in response.content.decode()
 
 
 def test_editing_names_and_channels_saves_and_shows_the_answer(support_client, member_id):
@@ -534,3 +535,24 @@ def test_the_duplicate_check_row_disables_nothing_it_does_not_contain(store_clie
     row = html[: html.index('id="id_mobile"')]
     row = row[row.rindex('<div class="row"') :]
     assert 'hx-disabled-elt="unset"' in row
+
+
+def test_a_customer_id_outside_capillarys_range_is_the_consoles_404_without_asking(
+    support_client, monkeypatch
+):
+    asked = []
+    monkeypatch.setattr(services, "load_member", lambda **kwargs: asked.append(kwargs))
+    for customer_id in ("99999999999999999999", "9223372036854775808", "0"):
+        response = support_client.get(f"/customers/{customer_id}/?source=INSTORE")
+        assert response.status_code == 404, customer_id
+        assert "Internal error" not in response.content.decode()
+    assert asked == []
+
+
+def test_a_reads_failure_is_worded_as_a_read_not_as_a_refused_change(support_client, member_id):
+    html = support_client.get(
+        reverse("member", args=[member_id]) + "?source=INSTORE&source=WECHAT"
+    ).content.decode()
+    assert "Capillary did not return what was asked for." in html
+    assert "refused the change" not in html
+    assert "Nothing was changed" not in html

@@ -313,3 +313,29 @@ def test_badges_have_at_least_4_5_to_1_contrast(ink, paper):
     colours = dict(re.findall(r"--([\w-]+): (#[0-9a-fA-F]{6})", CSS.read_text()))
     light, dark = sorted([_luminance(colours[ink]), _luminance(colours[paper])], reverse=True)
     assert (light + 0.05) / (dark + 0.05) >= 4.5
+
+
+def test_the_enroll_form_starts_on_a_program_the_member_is_not_in_and_names_those_they_are(
+    support_client, member_id
+):
+    html = support_client.get(url("member_enroll", member_id)).content.decode()
+    assert '<option value="699" selected>Partner Club</option>' in html
+    assert "Already enrolled in: MemberCare Rewards." in html
+    after = support_client.post(
+        url("member_enroll", member_id), {"program": "699", "reason": "partner sign-up"}
+    ).content.decode()
+    assert "Saved in Capillary" in after
+    # Enrolled in every program now: nothing is chosen for them.
+    assert '<option value="" selected>Choose a program</option>' in after
+    assert "Already enrolled in: MemberCare Rewards, Partner Club." in after
+
+
+def test_a_status_set_with_htmx_sends_the_standing_banner_out_of_band(support_client, member_id):
+    response = support_client.post(
+        url("member_status", member_id),
+        {"label": "On Hold", "reason": "payment dispute"},
+        headers={"HX-Request": "true", "HX-Target": "status-form"},
+    )
+    html = response.content.decode()
+    assert '<div id="member-standing" hx-swap-oob="true">' in html
+    assert "This member&#x27;s status is On Hold (suspended)." in html

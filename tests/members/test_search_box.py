@@ -239,3 +239,21 @@ def test_a_full_page_of_hits_is_recorded_with_every_id_in_the_request(support_cl
     # Ten ids and their commas outgrow the customer id column (64 characters, PostgreSQL).
     assert len(read.customer_id) <= AuditEntry._meta.get_field("customer_id").max_length
     assert read.request["found"] == ids
+
+
+@pytest.mark.parametrize(
+    ("typed", "kind"),
+    [("919900012345", "mobile"), ("+91 99000 12345", "mobile"), ("nobody@example.com", "email")],
+)
+def test_a_complete_identifier_with_no_suggestion_says_enter_opens_its_member(
+    support_client, typed, kind
+):
+    html = support_client.get(reverse("search_suggest"), {"q": typed}, headers=HTMX).content
+    text = html.decode()
+    assert f"Press Enter to open the member with this {kind}." in text
+    assert "Press Enter to search anyway" not in text
+
+
+def test_a_name_with_no_suggestion_still_offers_the_search(support_client):
+    html = support_client.get(reverse("search_suggest"), {"q": "zzqx"}, headers=HTMX).content
+    assert "Press Enter to search anyway." in html.decode()
