@@ -352,6 +352,14 @@ def test_two_hosts_share_the_quota_split_one_import_and_keep_the_history_whole(
     assert uploaded.status_code == 302, uploaded.text[:500]
     detail = uploaded.headers["location"]
     job_id = int(detail.rstrip("/").rsplit("/", 1)[-1])
+    # A task worker checks the upload first; Start is offered once it is validated.
+    checked_by = time.monotonic() + 60
+    while time.monotonic() < checked_by:
+        ((status,),) = cluster.sql("SELECT status FROM customers_importjob WHERE id = %s", job_id)
+        if status != "uploaded":
+            break
+        time.sleep(0.5)
+    assert status == "validated"
     page = uploader.get(detail)
     started_import = uploader.post(
         detail,
@@ -428,7 +436,15 @@ def test_two_hosts_share_the_quota_split_one_import_and_keep_the_history_whole(
         "WHERE import_job_id = %s AND outcome = 'failed'",
         job_id,
     ) in ([], [("RateLimited",)])
-    tasks = cluster.sql("SELECT status, worker_ids FROM django_tasks_database_dbtaskresult")
+    ((checked,),) = cluster.sql(
+        "SELECT status FROM django_tasks_database_dbtaskresult WHERE task_path LIKE %s",
+        "%.check_upload",
+    )
+    assert checked == "SUCCESSFUL"
+    tasks = cluster.sql(
+        "SELECT status, worker_ids FROM django_tasks_database_dbtaskresult WHERE task_path LIKE %s",
+        "%.run_import",
+    )
     assert [task[0] for task in tasks] == ["SUCCESSFUL", "SUCCESSFUL"]
     assert len({json.dumps(task[1]) for task in tasks}) == 2  # one task per host's worker
 
