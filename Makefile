@@ -38,7 +38,6 @@ run: $(STAMP)
 	@DEBUG=$${DEBUG:-true} $(PY) manage.py seed_emulator --members 200 --if-empty
 	@DEBUG=$${DEBUG:-true} $(PY) manage.py resume_imports
 	@DEBUG=$${DEBUG:-true} $(PY) manage.py schedule_periodic
-	@DEBUG=$${DEBUG:-true} $(PY) manage.py schedule_checkpoints -v 0
 	@echo "Member Care Console on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
 	@# Ctrl-C reaches both processes (one process group); the trap only waits for them,
 	@# and stops them on TERM. (`kill 0` in a trap signalled this shell again, recursively,

@@ -24,7 +24,7 @@ from django_tasks import default_task_backend, task
 logger = logging.getLogger(__name__)
 
 # Modules that register periodic jobs (imported before the registry is read).
-PERIODIC_MODULES = ("customers.retention",)
+PERIODIC_MODULES = ("customers.retention", "customers.history.checkpoints")
 
 
 @dataclass(frozen=True)

@@ -28,11 +28,12 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django_tasks import default_task_backend, task
+from django_tasks import task
 
 from customers.history.chain import GENESIS, canonical, sign_parts
 from customers.history.verification import Break, ChainState, Verification, verify_chains
 from customers.models import AuditCheckpoint, AuditCompletion, AuditEntry, ChainCheck
+from customers.periodic import periodic
 
 STATE_FIELDS = (
     "entry_id",
@@ -162,35 +163,17 @@ def latest_check() -> ChainCheck | None:
 
 @task()
 def record_checkpoint_task() -> None:
-    """Verify what was appended since the last checkpoint and checkpoint it; then come
-    back in AUDIT_CHECKPOINT_EVERY_MINUTES (where the backend can run tasks later)."""
-    verify_history()
-    schedule_next_checkpoint()
+    """Verify what was appended since the last checkpoint and checkpoint it.
 
-
-def schedule_next_checkpoint(*, now: bool = False) -> bool:
-    """Queue the next checkpoint unless one is queued already; False when none was added.
-
-    `make run` calls this on start (`manage.py schedule_checkpoints`), and each run of
-    the task queues the next, so one self-renewing task runs per deployment.
+    Queued when the history passes a multiple of AUDIT_CHECKPOINT_EVERY_ENTRIES;
+    the periodic job below runs the same every AUDIT_CHECKPOINT_EVERY_MINUTES.
     """
-    if not default_task_backend.supports_defer:
-        return False
-    if _already_queued():
-        return False
-    minutes = 0 if now else settings.AUDIT_CHECKPOINT_EVERY_MINUTES
-    record_checkpoint_task.using(run_after=timezone.now() + timedelta(minutes=minutes)).enqueue()
-    return True
+    verify_history()
 
 
-def _already_queued() -> bool:
-    try:
-        from django_tasks_db.models import DBTaskResult
-    except ImportError:  # another backend: it keeps its own queue
-        return False
-    return DBTaskResult.objects.filter(
-        task_path=record_checkpoint_task.module_path, status="READY"
-    ).exists()
+@periodic("checkpoint", every=timedelta(minutes=settings.AUDIT_CHECKPOINT_EVERY_MINUTES))
+def checkpoint_periodically() -> None:
+    verify_history()
 
 
 def checkpoint_due(previous_last_id: int, new_last_id: int) -> bool:

@@ -182,14 +182,20 @@ def test_the_write_api_starts_and_finishes_a_batch_in_one_go(db):
     assert verify("--full")[0]
 
 
-def test_scheduling_queues_one_checkpoint_task_on_the_database_backend(db, settings):
+def test_the_checkpoint_is_a_periodic_job_queued_once_and_run_by_it(db, settings):
     from django_tasks_db.models import DBTaskResult
 
+    from customers import periodic
+
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    call_command("schedule_checkpoints", stdout=StringIO())
-    call_command("schedule_checkpoints", stdout=StringIO())
-    queued = DBTaskResult.objects.filter(task_path__endswith="record_checkpoint_task")
-    assert queued.count() == 1
+    assert "checkpoint" in periodic.ensure_scheduled()
+    assert "checkpoint" not in periodic.ensure_scheduled()
+    queued = DBTaskResult.objects.filter(task_path=periodic.run_periodic.module_path)
+    assert [r.args_kwargs["args"] for r in queued].count(["checkpoint"]) == 1
+    write()
+    before = AuditCheckpoint.objects.count()
+    periodic.registered()["checkpoint"].run()
+    assert AuditCheckpoint.objects.count() == before + 1
 
 
 def test_verify_history_checks_import_counters_against_the_chain(db):
