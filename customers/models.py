@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import connections, models, router
 from django.utils import timezone
 
-from customers.history.chain import COMPLETION_FIELDS
+from customers.history.chain import COMPLETION_FIELDS, SignedJSONField
 
 _Row = TypeVar("_Row", bound=models.Model)
 
@@ -90,21 +90,21 @@ class AuditEntry(models.Model):
     source = models.CharField(max_length=32, blank=True)
     account_id = models.CharField(max_length=64, blank=True)
     reason = models.TextField(blank=True)
-    request = models.JSONField(default=dict, blank=True)
-    before = models.JSONField(null=True, blank=True)
+    request = SignedJSONField(default=dict, blank=True)
+    before = SignedJSONField(null=True, blank=True)
     import_job_id = models.BigIntegerField(null=True, blank=True)
     import_row = models.PositiveIntegerField(null=True, blank=True)
 
     outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     request_id = models.CharField("X-Cap-Requestid", max_length=100, blank=True, db_index=True)
-    response = models.JSONField(null=True, blank=True)
-    side_effects = models.JSONField(null=True, blank=True)
+    response = SignedJSONField(null=True, blank=True)
+    side_effects = SignedJSONField(null=True, blank=True)
     # Comma-separated, as signed and shown; AuditCode repeats them for filtering.
     error_codes = models.TextField(blank=True)
     warning_codes = models.TextField(blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
-    after = models.JSONField(null=True, blank=True)
+    after = SignedJSONField(null=True, blank=True)
 
     previous_hash = models.CharField(max_length=64, editable=False)
     entry_hash = models.CharField(max_length=64, editable=False)

@@ -20,23 +20,35 @@ Ids are assigned under the chain lock (head + 1) so they can be signed. The key
 cannot re-forge a signature. Cutting records off the end of either chain is
 what checkpoints catch (customers.history.checkpoints).
 
-This module works on plain mappings of column values, so `verify_history` can
-check rows fetched with `.values()` at the same speed as it signs new ones.
+What is signed is what is stored. JSON columns are text columns holding one
+canonical text per value (SignedJSONField: sorted keys, no spaces) and the
+signature covers that text; other columns are signed as a JSON list of their
+values, the time as UTC text. A write signs the values it is about to store
+(`stored_entry`); `verify_history` reads the same columns with a raw cursor,
+without decoding any JSON, and hashes them (`sign_stored_entry`): the format is
+built so verifying a row costs little more than reading it. "entry/2" and
+"completion/2" name this format (migration 0011 re-signed the history into it).
 """
 
 import hmac
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core import checks
-from django.db import connections
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connections, models
 
 GENESIS = "0" * 64
 
-CREATION_FIELDS = (
+# What an entry's signature covers, in the order signed: its id (so renumbering
+# shows), its creation fields and its outcome fields as written when it was
+# created (a write's pending state, a read's outcome), then its JSON columns as
+# the exact text stored (ENTRY_TEXTS).
+ENTRY_SCALARS = (
+    "id",
     "created_at",
     "actor_id",
     "actor_username",
@@ -49,23 +61,31 @@ CREATION_FIELDS = (
     "source",
     "account_id",
     "reason",
-    "request",
-    "before",
     "import_job_id",
     "import_row",
+    "outcome",
+    "http_status",
+    "request_id",
+    "error_codes",
+    "warning_codes",
+    "duration_ms",
 )
-COMPLETION_FIELDS = (
+ENTRY_TEXTS = ("request", "before", "response", "side_effects", "after")
+SIGNED_ENTRY_COLUMNS = ENTRY_SCALARS + ENTRY_TEXTS
+# The fields a completion writes on its entry (and signs in its record), in the order signed.
+OUTCOME_SCALARS = (
     "outcome",
     "customer_id",
     "http_status",
     "request_id",
-    "response",
-    "side_effects",
     "error_codes",
     "warning_codes",
     "duration_ms",
-    "after",
 )
+OUTCOME_TEXTS = ("response", "side_effects", "after")
+COMPLETION_FIELDS = OUTCOME_SCALARS + OUTCOME_TEXTS
+CREATION_FIELDS = tuple(name for name in SIGNED_ENTRY_COLUMNS if name not in COMPLETION_FIELDS)
+HASHED_FIELDS = tuple(name for name in SIGNED_ENTRY_COLUMNS if name != "id")
 # What the completion fields hold while a write is pending.
 PENDING_STATE: dict[str, Any] = {
     "outcome": "pending",
@@ -78,13 +98,29 @@ PENDING_STATE: dict[str, Any] = {
     "duration_ms": None,
     "after": None,
 }
-HASHED_FIELDS = tuple(dict.fromkeys(CREATION_FIELDS + COMPLETION_FIELDS))
-# What an entry's signature covers: its id (so renumbering shows) and every field above.
-ENTRY_FIELDS = ("id", *HASHED_FIELDS)
 COMPLETION_RECORD_FIELDS = ("id", "entry_id", "created_at")
+
+# Positions in a stored entry (a tuple in SIGNED_ENTRY_COLUMNS order).
+_AT = {name: position for position, name in enumerate(SIGNED_ENTRY_COLUMNS)}
+_ID, _CREATED, _ACTION, _CUSTOMER, _OUTCOME = (
+    _AT["id"],
+    _AT["created_at"],
+    _AT["action"],
+    _AT["customer_id"],
+    _AT["outcome"],
+)
+_SCALARS_END = len(ENTRY_SCALARS)
+_OUTCOME_POSITIONS = tuple(_AT[name] for name in OUTCOME_SCALARS)
+_OUTCOME_TEXT_POSITIONS = tuple(_AT[name] for name in OUTCOME_TEXTS)
+_PENDING_SCALARS = {
+    _AT[name]: PENDING_STATE[name] for name in OUTCOME_SCALARS if name in PENDING_STATE
+}
 
 # Any constant shared by every process works; this one spells "audt".
 ADVISORY_LOCK_KEY = 0x61756474
+
+_KIND_ENTRY = b"entry/2"
+_KIND_COMPLETION = b"completion/2"
 
 
 def _encode(value: object) -> str:
@@ -95,10 +131,63 @@ def _encode(value: object) -> str:
 
 def canonical(values: Any) -> bytes:
     """One byte string per content: sorted keys, no spaces, so the database's own
-    JSON formatting (jsonb reorders keys) never changes a signature."""
+    JSON formatting never changes a signature (checkpoints, export manifests)."""
     return json.dumps(
         values, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_encode
     ).encode()
+
+
+def json_text(value: Any) -> str | None:
+    """The text a JSON column of the history stores, and its signature covers: sorted
+    keys, no spaces, so one value has one text. None (SQL NULL) stays None."""
+    if value is None:
+        return None
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, cls=DjangoJSONEncoder
+    )
+
+
+if TYPE_CHECKING:
+    _TextField = models.TextField[Any, Any]
+else:
+    _TextField = models.TextField
+
+
+class SignedJSONField(_TextField):
+    """JSON kept as the exact text that was signed (`json_text`), not as jsonb.
+
+    The chain signs each JSON column's stored text, so `verify_history` checks a
+    row by reading that text and hashing it, without decoding and re-encoding
+    JSON (what made it slow). PostgreSQL's jsonb would reorder keys and respace
+    the text; a text column keeps it byte for byte. Code reading an entry sees
+    the decoded value, as with a JSONField.
+    """
+
+    def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Any:
+        return None if value is None else json.loads(value)
+
+    def to_python(self, value: Any) -> Any:
+        return value
+
+    def get_prep_value(self, value: Any) -> Any:
+        return json_text(value)
+
+    def value_to_string(self, obj: Any) -> Any:
+        return self.value_from_object(obj)
+
+
+def timestamp_text(value: datetime | str) -> str:
+    """A timestamp as signed: UTC, microseconds, "Z".
+
+    From Python (a write) it is an aware datetime; from a raw read it is
+    PostgreSQL's `to_char` of that already, or SQLite's stored text
+    ("YYYY-MM-DD HH:MM:SS[.ffffff]", in UTC, microseconds left out when zero).
+    """
+    if isinstance(value, str):
+        if value.endswith("Z"):
+            return value
+        return f"{value[:10]}T{value[11:19]}.{value[20:26] if len(value) > 19 else '000000'}Z"
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _sign(*parts: bytes) -> str:
@@ -111,48 +200,115 @@ def sign_parts(*parts: bytes) -> str:
     return _sign(*parts)
 
 
-def sign_entry(row: Mapping[str, Any], previous_hash: str) -> str:
-    """The creation signature: the entry as written, with its id, chained to the one before."""
-    content = {name: row[name] for name in ENTRY_FIELDS}
-    return _sign(b"entry", previous_hash.encode(), canonical(content))
+def _scalars(values: Sequence[Any]) -> bytes:
+    return json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def sign_completion(record: Mapping[str, Any], entry: Mapping[str, Any], previous_hash: str) -> str:
-    """A completion record's signature: itself, the entry it completes (id, hash and the
-    outcome fields as written), chained to the completion before it."""
-    content = {name: record[name] for name in COMPLETION_RECORD_FIELDS}
-    content["outcome_fields"] = {name: entry[name] for name in COMPLETION_FIELDS}
+def _texts(texts: Sequence[str | None]) -> list[bytes]:
+    # NULL is the empty part: a stored JSON text is never empty, and never holds a
+    # raw newline (JSON escapes it), so the parts split one way only.
+    return [b"" if text is None else text.encode() for text in texts]
+
+
+def stored_entry(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """An entry as its signature sees it, from Python values (a model's fields):
+    the columns of SIGNED_ENTRY_COLUMNS, JSON as its stored text, the time as signed."""
+    values: list[Any] = [row[name] for name in ENTRY_SCALARS]
+    values[_CREATED] = timestamp_text(values[_CREATED])
+    values.extend(json_text(row[name]) for name in ENTRY_TEXTS)
+    return tuple(values)
+
+
+def sign_stored_entry(stored: Sequence[Any], previous_hash: str) -> str:
+    """The creation signature of a stored entry, chained to the one before it."""
     return _sign(
-        b"completion", previous_hash.encode(), entry["entry_hash"].encode(), canonical(content)
+        _KIND_ENTRY,
+        previous_hash.encode(),
+        _scalars(stored[:_SCALARS_END]),
+        *_texts(stored[_SCALARS_END:]),
     )
 
 
-def entry_problem(row: Mapping[str, Any], previous_hash: str) -> str | None:
-    """What is wrong with one entry on its own, given the hash of the entry before it.
+def sign_entry(row: Mapping[str, Any], previous_hash: str) -> str:
+    """The creation signature: the entry as written (Python values), with its id,
+    chained to the one before."""
+    return sign_stored_entry(stored_entry(row), previous_hash)
+
+
+def sign_stored_completion(
+    record: Sequence[Any], entry_hash: str, outcome: Sequence[Any], previous_hash: str
+) -> str:
+    """A completion record's signature over stored values: the record (id, entry id,
+    time as signed), the entry it completes (its hash and its outcome fields as
+    stored, in COMPLETION_FIELDS order), chained to the completion before it."""
+    scalars = [*record, *outcome[: len(OUTCOME_SCALARS)]]
+    return _sign(
+        _KIND_COMPLETION,
+        previous_hash.encode(),
+        entry_hash.encode(),
+        _scalars(scalars),
+        *_texts(outcome[len(OUTCOME_SCALARS) :]),
+    )
+
+
+def sign_completion(record: Mapping[str, Any], entry: Mapping[str, Any], previous_hash: str) -> str:
+    """A completion record's signature from Python values (see sign_stored_completion)."""
+    return sign_stored_completion(
+        (record["id"], record["entry_id"], timestamp_text(record["created_at"])),
+        entry["entry_hash"],
+        stored_outcome(entry),
+        previous_hash,
+    )
+
+
+def stored_outcome(entry: Mapping[str, Any]) -> tuple[Any, ...]:
+    """An entry's outcome fields as a completion signs them, from Python values."""
+    return (
+        *(entry[name] for name in OUTCOME_SCALARS),
+        *(json_text(entry[name]) for name in OUTCOME_TEXTS),
+    )
+
+
+def outcome_of(stored: Sequence[Any]) -> tuple[Any, ...]:
+    """A stored entry's outcome fields, in COMPLETION_FIELDS order."""
+    return (
+        *(stored[position] for position in _OUTCOME_POSITIONS),
+        *(stored[position] for position in _OUTCOME_TEXT_POSITIONS),
+    )
+
+
+def entry_problem(stored: Sequence[Any], previous_hash: str, entry_hash: str) -> str | None:
+    """What is wrong with one stored entry on its own, given the hash of the entry
+    before it (`stored` in SIGNED_ENTRY_COLUMNS order, as `stored_entry` or a raw
+    read gives it).
 
     A completed write was signed at creation in its pending state; whether its
     outcome is the one recorded is the completion chain's to say (see
     `is_completed_write`). Its customer id was either the one it holds now or,
     for a registration, blank until Capillary assigned one.
     """
-    if row["previous_hash"] != previous_hash:
-        return (
-            "its link to the entry before it is broken: an earlier entry was removed, "
-            "inserted, renumbered or altered"
-        )
-    if not is_completed_write(row):
-        if sign_entry(row, previous_hash) == row["entry_hash"]:
+    if not stored_is_completed_write(stored):
+        if sign_stored_entry(stored, previous_hash) == entry_hash:
             return None
         return "its content no longer matches its signature: it was changed after writing"
-    pending = {**row, **PENDING_STATE}
-    if sign_entry(pending, previous_hash) == row["entry_hash"]:
-        return None
-    if (
-        row["customer_id"]
-        and sign_entry({**pending, "customer_id": ""}, previous_hash) == (row["entry_hash"])
-    ):
-        return None
+    pending = list(stored)
+    for position, value in _PENDING_SCALARS.items():
+        pending[position] = value
+    for position in _OUTCOME_TEXT_POSITIONS:
+        pending[position] = None
+    tries = [stored[_CUSTOMER]]
+    if stored[_CUSTOMER]:
+        # A registration was signed before Capillary assigned its id: try that first.
+        tries.insert(0 if stored[_ACTION] == "register" else 1, "")
+    for customer in tries:
+        pending[_CUSTOMER] = customer
+        if sign_stored_entry(pending, previous_hash) == entry_hash:
+            return None
     return "its content no longer matches its signature: it was changed after writing"
+
+
+def stored_is_completed_write(stored: Sequence[Any]) -> bool:
+    return stored[_OUTCOME] != "pending" and stored[_ACTION] not in READ_ACTION_NAMES
 
 
 def is_completed_write(row: Mapping[str, Any]) -> bool:

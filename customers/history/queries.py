@@ -22,14 +22,9 @@ from django.utils import timezone
 
 from customers.console.roles import ROLES
 from customers.console.spreadsheet import safe_cell
-from customers.history.chain import GENESIS, entry_problem
-from customers.history.verification import (
-    COMPLETION_COLUMNS,
-    ENTRY_COLUMNS,
-    broken_among,
-    completion_problem,
-)
-from customers.models import AuditCode, AuditCompletion, AuditEntry
+from customers.history import verification
+from customers.history.verification import broken_among
+from customers.models import AuditCode, AuditEntry
 
 PAGE_SIZE = 50
 EXPORT_BATCH = 2000
@@ -406,15 +401,7 @@ def pretty_json(value: Any) -> str:
 def signature_problem(entry: AuditEntry) -> str | None:
     """Check this one entry: its signature, its link to the entry before it, and its
     outcome against the completion record that signed it."""
-    row = AuditEntry.objects.filter(pk=entry.pk).values(*ENTRY_COLUMNS).get()
-    previous = (
-        AuditEntry.objects.filter(id__lt=entry.pk)
-        .order_by("-id")
-        .values_list("entry_hash", flat=True)
-        .first()
-    )
-    record = AuditCompletion.objects.filter(entry_id=entry.pk).values(*COMPLETION_COLUMNS).first()
-    return entry_problem(row, previous or GENESIS) or completion_problem(row, record)
+    return verification.signature_problem(entry.pk)
 
 
 EXPORT_HEADER = (
@@ -512,7 +499,7 @@ def recently_opened(*, actor_id: int, limit: int = 8, scan: int = 200) -> list[O
     for customer_id, source, request, created_at in rows:
         if customer_id in opened or not customer_id.isdigit():
             continue
-        details = request if isinstance(request, dict) else {}
+        details: dict[str, Any] = request if isinstance(request, dict) else {}
         opened[customer_id] = OpenedMember(
             customer_id=customer_id,
             name=str(details.get("name") or ""),

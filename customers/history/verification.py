@@ -10,25 +10,27 @@ began, so writes appended meanwhile never look like breaks.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
+from django.db import connection
+
 from customers.history.chain import (
-    COMPLETION_FIELDS,
     GENESIS,
-    HASHED_FIELDS,
+    SIGNED_ENTRY_COLUMNS,
     entry_problem,
-    is_completed_write,
-    sign_completion,
+    outcome_of,
+    sign_stored_completion,
+    stored_is_completed_write,
 )
 from customers.models import AuditCode, AuditCompletion, AuditEntry
 
-ENTRY_COLUMNS = ("id", *HASHED_FIELDS, "previous_hash", "entry_hash")
-COMPLETION_COLUMNS = ("id", "entry_id", "created_at", "previous_hash", "record_hash")
-# What a completed entry's record is checked against, kept until the record is read.
-OUTCOME_COLUMNS = ("id", "entry_hash", *COMPLETION_FIELDS)
+# A raw entry row: the signed columns, then its link and its hash.
+_PREVIOUS, _HASH = len(SIGNED_ENTRY_COLUMNS), len(SIGNED_ENTRY_COLUMNS) + 1
+_ID, _CREATED = SIGNED_ENTRY_COLUMNS.index("id"), SIGNED_ENTRY_COLUMNS.index("created_at")
+_ERRORS = SIGNED_ENTRY_COLUMNS.index("error_codes")
+_WARNINGS = SIGNED_ENTRY_COLUMNS.index("warning_codes")
 
 
 @dataclass(frozen=True)
@@ -105,8 +107,9 @@ class _Walk:
             start.completion_count,
             start.completion_head,
         )
-        # Entries read showing an outcome, waiting for the completion record that signed it.
-        self.awaiting: dict[int, dict[str, Any]] = {}
+        # Entries read showing an outcome, waiting for the completion record that signed
+        # it: their hash and their outcome fields as stored.
+        self.awaiting: dict[int, tuple[str, tuple[Any, ...]]] = {}
 
     def result(self, problem: Break | None) -> Verification:
         state = ChainState(
@@ -129,9 +132,9 @@ class _Walk:
         records = self._completions(completion_end)
         record = next(records, None)
         for rows in self._entry_batches(entry_end):
-            codes = _codes_by_entry(rows[0]["id"], rows[-1]["id"])
+            codes = _codes_by_entry(rows[0][_ID], rows[-1][_ID])
             for row in rows:
-                self._check_entry(row, codes.pop(row["id"], {}))
+                self._check_entry(row, codes.pop(row[_ID], None))
             if codes:
                 stray = min(codes)
                 raise _Broken(
@@ -141,7 +144,7 @@ class _Walk:
                         "an entry was removed, or codes were added by hand",
                     )
                 )
-            while record is not None and record["entry_id"] <= self.entry_id:
+            while record is not None and record[1] <= self.entry_id:
                 self._check_completion(record)
                 record = next(records, None)
         while record is not None:
@@ -149,93 +152,87 @@ class _Walk:
             record = next(records, None)
         self._check_unmatched(completion_end)
 
-    def _entry_batches(self, end: int) -> Iterator[list[dict[str, Any]]]:
+    def _entry_batches(self, end: int) -> Iterator[list[tuple[Any, ...]]]:
         last = self.entry_id
         while last < end:
-            rows = list(
-                AuditEntry.objects.filter(id__gt=last, id__lte=end)
-                .order_by("id")
-                .values(*ENTRY_COLUMNS)[: self.batch]
-            )
+            rows = fetch_entries("id > %s AND id <= %s", [last, end], limit=self.batch)
             if not rows:
                 return
             yield rows
-            last = rows[-1]["id"]
+            last = rows[-1][_ID]
 
-    def _completions(self, end: int) -> Iterator[dict[str, Any]]:
+    def _completions(self, end: int) -> Iterator[tuple[Any, ...]]:
         last = self.completion_id
         while last < end:
-            rows = list(
-                AuditCompletion.objects.filter(id__gt=last, id__lte=end)
-                .order_by("id")
-                .values(*COMPLETION_COLUMNS)[: self.batch]
-            )
+            rows = fetch_completions("id > %s AND id <= %s", [last, end], limit=self.batch)
             if not rows:
                 return
             yield from rows
-            last = rows[-1]["id"]
+            last = rows[-1][0]
 
-    def _check_entry(self, row: dict[str, Any], indexed: dict[str, datetime]) -> None:
-        problem = entry_problem(row, self.entry_head) or _codes_problem(row, indexed)
+    def _check_entry(self, row: tuple[Any, ...], indexed: dict[str, str] | None) -> None:
+        entry_hash = row[_HASH]
+        if row[_PREVIOUS] != self.entry_head:
+            problem: str | None = LINK_BROKEN
+        else:
+            problem = entry_problem(row[:_PREVIOUS], self.entry_head, entry_hash)
+        if problem is None and (indexed or row[_ERRORS] or row[_WARNINGS]):
+            problem = _codes_problem(row, indexed or {})
         if problem:
-            raise _Broken(Break(row["id"], f"entry #{row['id']} is broken: {problem}"))
-        if is_completed_write(row):
-            self.awaiting[row["id"]] = {name: row[name] for name in OUTCOME_COLUMNS}
-        self.entry_id = row["id"]
-        self.entry_head = row["entry_hash"]
+            raise _Broken(Break(row[_ID], f"entry #{row[_ID]} is broken: {problem}"))
+        if stored_is_completed_write(row):
+            self.awaiting[row[_ID]] = (entry_hash, outcome_of(row))
+        self.entry_id = row[_ID]
+        self.entry_head = entry_hash
         self.entry_count += 1
 
-    def _check_completion(self, record: dict[str, Any]) -> None:
-        entry_id = record["entry_id"]
-        if record["previous_hash"] != self.completion_head:
+    def _check_completion(self, record: tuple[Any, ...]) -> None:
+        record_id, entry_id, _created, previous_hash, record_hash = record
+        if previous_hash != self.completion_head:
             raise _Broken(
                 Break(
                     entry_id,
-                    f"completion #{record['id']} of entry #{entry_id} is broken: its link to "
+                    f"completion #{record_id} of entry #{entry_id} is broken: its link to "
                     "the completion before it is broken: a completion was removed, inserted, "
                     "renumbered or altered",
-                    record["id"],
+                    record_id,
                 )
             )
-        entry = self.awaiting.pop(entry_id, None)
-        if entry is None:
-            entry = self._entry_outside_walk(record)
-        if sign_completion(record, entry, record["previous_hash"]) != record["record_hash"]:
+        awaited = self.awaiting.pop(entry_id, None)
+        entry_hash, outcome = awaited or self._entry_outside_walk(record)
+        if sign_stored_completion(record[:3], entry_hash, outcome, previous_hash) != record_hash:
             raise _Broken(
                 Break(
                     entry_id,
                     f"entry #{entry_id} is broken: its outcome no longer matches completion "
-                    f"#{record['id']} that signed it: the outcome or answer was changed",
-                    record["id"],
+                    f"#{record_id} that signed it: the outcome or answer was changed",
+                    record_id,
                 )
             )
-        self.completion_id = record["id"]
-        self.completion_head = record["record_hash"]
+        self.completion_id = record_id
+        self.completion_head = record_hash
         self.completion_count += 1
 
-    def _entry_outside_walk(self, record: dict[str, Any]) -> dict[str, Any]:
+    def _entry_outside_walk(self, record: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
         """The entry a record completes when the walk did not see it completed.
 
         Before the walk's start (a checkpoint) it is read now; within the walk it
         showed no outcome, so its completion was reverted or it was removed.
         """
-        entry_id = record["entry_id"]
-        row: dict[str, Any] | None = (
-            AuditEntry.objects.filter(pk=entry_id)
-            .values("action", "outcome", *OUTCOME_COLUMNS)
-            .first()
-        )
-        if row is None or entry_id > self.start.entry_id or not is_completed_write(row):
+        record_id, entry_id = record[0], record[1]
+        rows = fetch_entries("id = %s", [entry_id])
+        row = rows[0] if rows else None
+        if row is None or entry_id > self.start.entry_id or not stored_is_completed_write(row):
             what = "is missing" if row is None else "shows no outcome"
             raise _Broken(
                 Break(
                     entry_id,
-                    f"entry #{entry_id} is broken: completion #{record['id']} recorded its "
+                    f"entry #{entry_id} is broken: completion #{record_id} recorded its "
                     f"outcome, but the entry {what}: the completion was reverted or removed",
-                    record["id"],
+                    record_id,
                 )
             )
-        return row
+        return row[_HASH], outcome_of(row)
 
     def _check_unmatched(self, completion_end: int) -> None:
         if not self.awaiting:
@@ -259,17 +256,85 @@ class _Walk:
             )
 
 
-def _codes_by_entry(first_id: int, last_id: int) -> dict[int, dict[str, datetime]]:
-    codes: dict[int, dict[str, datetime]] = defaultdict(dict)
-    rows = AuditCode.objects.filter(entry_id__gte=first_id, entry_id__lte=last_id)
-    for entry_id, code, created_at in rows.values_list("entry_id", "code", "created_at"):
-        codes[entry_id][code] = created_at
+LINK_BROKEN = (
+    "its link to the entry before it is broken: an earlier entry was removed, "
+    "inserted, renumbered or altered"
+)
+
+
+def _time(column: str) -> str:
+    """A timestamp column as the chain signs it (chain.timestamp_text), formatted by
+    the database so rows come back ready to hash."""
+    if connection.vendor == "postgresql":
+        return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+    # SQLite keeps Django's text, "YYYY-MM-DD HH:MM:SS[.ffffff]" in UTC.
+    return (
+        f"substr({column}, 1, 10) || 'T' || substr({column}, 12, 8) || '.' || "
+        f"CASE WHEN length({column}) > 19 THEN substr({column}, 21, 6) ELSE '000000' END || 'Z'"
+    )
+
+
+def _select(columns: Sequence[str], table: str, where: str, limit: int | None) -> str:
+    quote = connection.ops.quote_name
+    selected = ", ".join(
+        _time(quote(name)) if name == "created_at" else quote(name) for name in columns
+    )
+    sql = f"SELECT {selected} FROM {quote(table)} WHERE {where} ORDER BY {quote('id')}"  # noqa: S608
+    return sql if limit is None else f"{sql} LIMIT {int(limit)}"
+
+
+def fetch_entries(
+    where: str, params: Sequence[Any], *, limit: int | None = None
+) -> list[tuple[Any, ...]]:
+    """Entries as stored, without decoding anything: the columns of
+    chain.SIGNED_ENTRY_COLUMNS (the time as signed), then previous_hash and entry_hash.
+    `where` is SQL over the entry table's columns, with %s parameters."""
+    sql = _select(
+        (*SIGNED_ENTRY_COLUMNS, "previous_hash", "entry_hash"),
+        AuditEntry._meta.db_table,
+        where,
+        limit,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+    return rows
+
+
+def fetch_completions(
+    where: str, params: Sequence[Any], *, limit: int | None = None
+) -> list[tuple[Any, ...]]:
+    """Completion records as stored: id, entry id, time as signed, previous hash, hash."""
+    sql = _select(
+        ("id", "entry_id", "created_at", "previous_hash", "record_hash"),
+        AuditCompletion._meta.db_table,
+        where,
+        limit,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+    return rows
+
+
+def _codes_by_entry(first_id: int, last_id: int) -> dict[int, dict[str, str]]:
+    quote = connection.ops.quote_name
+    sql = (
+        f"SELECT {quote('entry_id')}, {quote('code')}, {_time(quote('created_at'))} "  # noqa: S608
+        f"FROM {quote(AuditCode._meta.db_table)} "
+        f"WHERE {quote('entry_id')} >= %s AND {quote('entry_id')} <= %s"
+    )
+    codes: dict[int, dict[str, str]] = defaultdict(dict)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [first_id, last_id])
+        for entry_id, code, created_at in cursor.fetchall():
+            codes[entry_id][code] = created_at
     return codes
 
 
-def _codes_problem(row: Mapping[str, Any], indexed: dict[str, datetime]) -> str | None:
-    signed = {c for c in f"{row['error_codes']},{row['warning_codes']}".split(",") if c}
-    if set(indexed) != signed or any(at != row["created_at"] for at in indexed.values()):
+def _codes_problem(row: Sequence[Any], indexed: dict[str, str]) -> str | None:
+    signed = {c for c in f"{row[_ERRORS]},{row[_WARNINGS]}".split(",") if c}
+    if set(indexed) != signed or any(at != row[_CREATED] for at in indexed.values()):
         return "its rows in the code index disagree with its signed codes"
     return None
 
@@ -284,33 +349,52 @@ def broken_among(entry_ids: Iterable[int]) -> dict[int, str]:
     broken: dict[int, str] = {}
     for first in range(0, len(ids), 1000):
         chunk = ids[first : first + 1000]
-        rows = AuditEntry.objects.filter(id__in=chunk).values(*ENTRY_COLUMNS)
+        marks = ", ".join(["%s"] * len(chunk))
+        rows = fetch_entries(f"id IN ({marks})", chunk)
         records = {
-            record["entry_id"]: record
-            for record in AuditCompletion.objects.filter(entry_id__in=chunk).values(
-                *COMPLETION_COLUMNS
-            )
+            record[1]: record for record in fetch_completions(f"entry_id IN ({marks})", chunk)
         }
         for row in rows:
-            problem = entry_problem(row, row["previous_hash"]) or completion_problem(
-                row, records.get(row["id"])
+            problem = entry_problem(row[:_PREVIOUS], row[_PREVIOUS], row[_HASH]) or (
+                completion_problem(row, records.get(row[_ID]))
             )
             if problem:
-                broken[row["id"]] = problem
+                broken[row[_ID]] = problem
     return broken
 
 
-def completion_problem(row: Mapping[str, Any], record: Mapping[str, Any] | None) -> str | None:
-    """Whether an entry's outcome agrees with the completion record that signed it."""
-    completed = is_completed_write(row)
+def signature_problem(entry_id: int) -> str | None:
+    """Check one entry: its signature, its link to the entry before it, and its outcome
+    against the completion record that signed it."""
+    rows = fetch_entries("id = %s", [entry_id])
+    if not rows:
+        return None
+    row = rows[0]
+    previous = (
+        AuditEntry.objects.filter(id__lt=entry_id)
+        .order_by("-id")
+        .values_list("entry_hash", flat=True)
+        .first()
+    ) or GENESIS
+    if row[_PREVIOUS] != previous:
+        return LINK_BROKEN
+    records = fetch_completions("entry_id = %s", [entry_id])
+    return entry_problem(row[:_PREVIOUS], previous, row[_HASH]) or completion_problem(
+        row, records[0] if records else None
+    )
+
+
+def completion_problem(row: Sequence[Any], record: Sequence[Any] | None) -> str | None:
+    """Whether a raw entry's outcome agrees with the completion record that signed it."""
+    completed = stored_is_completed_write(row)
     if record is None:
         return "it shows an outcome that no completion record signed" if completed else None
     if not completed:
         return (
-            f"completion #{record['id']} recorded its outcome, but the entry shows none: "
+            f"completion #{record[0]} recorded its outcome, but the entry shows none: "
             "the completion was reverted"
         )
-    if sign_completion(record, row, record["previous_hash"]) != record["record_hash"]:
+    if sign_stored_completion(record[:3], row[_HASH], outcome_of(row), record[3]) != record[4]:
         return (
             "its outcome no longer matches its signed completion: the outcome or answer was changed"
         )

@@ -432,7 +432,7 @@ def test_two_hosts_share_the_quota_split_one_import_and_keep_the_history_whole(
         job_id,
     ) == [(ROWS, ROWS)]
     assert cluster.sql(
-        "SELECT DISTINCT response->>'error' FROM customers_auditentry "
+        "SELECT DISTINCT response::jsonb->>'error' FROM customers_auditentry "
         "WHERE import_job_id = %s AND outcome = 'failed'",
         job_id,
     ) in ([], [("RateLimited",)])

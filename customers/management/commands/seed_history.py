@@ -20,7 +20,9 @@ from customers.console.roles import AUDITOR, STORE_MANAGER, SUPPORT
 from customers.history.chain import (
     GENESIS,
     PENDING_STATE,
+    SignedJSONField,
     is_completed_write,
+    json_text,
     lock_chain,
     sign_completion,
     sign_entry,
@@ -164,8 +166,8 @@ def completions(
 def _adapter(field: models.Field[Any, Any], ops: Any) -> Any:
     if isinstance(field, models.DateTimeField):
         return ops.adapt_datetimefield_value
-    if isinstance(field, models.JSONField):
-        return lambda value: None if value is None else ops.adapt_json_value(value, None)
+    if isinstance(field, SignedJSONField):
+        return json_text
     return lambda value: value
 
 
