@@ -27,20 +27,29 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from customers.console.permissions import role_of
 from customers.history.chain import (
-    COMPLETION_RECORD_FIELDS,
+    ENTRY_SCALARS,
+    ENTRY_TEXTS,
     GENESIS,
+    OUTCOME_SCALARS,
+    json_text,
     lock_chain,
-    sign_completion,
-    sign_entry,
+    sign_stored_completion,
+    sign_stored_entry,
+    timestamp_text,
 )
 from customers.history.checkpoints import checkpoint_due, record_checkpoint_task
-from customers.models import READ_ACTIONS, AuditCompletion, AuditEntry
+from customers.models import (
+    READ_ACTIONS,
+    AuditCompletion,
+    AuditEntry,
+    database_time,
+    insert_rows,
+)
 
 Action = AuditEntry.Action
 Outcome = AuditEntry.Outcome
@@ -130,23 +139,24 @@ def start_writes(writes: Sequence[Write]) -> list[AuditEntry]:
     for write in writes:
         if Action(write.action) in READ_ACTIONS:
             raise ValueError(f"{write.action!r} is a read: record it with record_read().")
-        entries.append(
-            AuditEntry(
-                **_actor_fields(write.actor, write.till),
-                action=write.action,
-                reason=write.reason.strip(),
-                customer_id=_text(write.customer_id),
-                identifier_type=write.identifier_type,
-                identifier_value=write.identifier_value,
-                source=write.source,
-                account_id=write.account_id,
-                request=scrub_secrets(write.request),
-                before=_as_json(write.before),
-                import_job_id=write.import_job_id,
-                import_row=write.import_row,
-                outcome=Outcome.PENDING,
-            )
+        request, request_text = _json(write.request, scrub=True)
+        before, before_text = _json(write.before)
+        entry = AuditEntry(
+            **_actor_fields(write.actor, write.till),
+            action=write.action,
+            reason=write.reason.strip(),
+            customer_id=_text(write.customer_id),
+            identifier_type=write.identifier_type,
+            identifier_value=write.identifier_value,
+            source=write.source,
+            account_id=write.account_id,
+            request=request,
+            before=before,
+            import_job_id=write.import_job_id,
+            import_row=write.import_row,
+            outcome=Outcome.PENDING,
         )
+        entries.append((entry, (request_text, before_text, None, None, None)))
     return _append(entries)
 
 
@@ -183,31 +193,34 @@ def finish_write(
 def finish_writes(completions: Sequence[tuple[AuditEntry, Answer]]) -> list[AuditEntry]:
     """Record many answers in one transaction: each entry's outcome fields, and one
     signed completion record per entry appended to the completion chain."""
-    entries = [_answered(entry, answer) for entry, answer in completions]
+    answered = [_answered(entry, answer) for entry, answer in completions]
+    entries = [entry for entry, _ in answered]
     if not entries:
         return entries
+    outcomes = [outcome for _, outcome in answered]
     with transaction.atomic():
         lock_chain()
         # One UPDATE for every entry's outcome fields (refused whole if any is not pending).
-        AuditEntry.save_completions(entries)
+        AuditEntry.save_completions(entries, outcomes)
         head = AuditCompletion.objects.order_by("-id").values_list("id", "record_hash").first()
         last_id, previous = head or (0, GENESIS)
         now = timezone.now()
-        records = []
-        for entry in entries:
+        stamp, at = timestamp_text(now), database_time(now, connection)
+        rows = []
+        for entry, outcome in answered:
             last_id += 1
-            record = AuditCompletion(
-                id=last_id, entry_id=entry.pk, created_at=now, previous_hash=previous
+            record_hash = sign_stored_completion(
+                (last_id, entry.pk, stamp), entry.entry_hash, outcome, previous
             )
-            signed = {name: getattr(record, name) for name in COMPLETION_RECORD_FIELDS}
-            record.record_hash = previous = sign_completion(signed, _row(entry), previous)
-            records.append(record)
-        # The block of signed records, appended with one INSERT.
-        AuditCompletion.objects.bulk_create(records)
+            rows.append((last_id, entry.pk, at, previous, record_hash))
+            previous = record_hash
+        # The block of signed records, appended in one statement.
+        insert_rows(AuditCompletion, COMPLETION_RECORD_COLUMNS, rows)
     return entries
 
 
-def _answered(entry: AuditEntry, answer: Answer) -> AuditEntry:
+def _answered(entry: AuditEntry, answer: Answer) -> tuple[AuditEntry, tuple[Any, ...]]:
+    """The entry with its outcome fields set, and those fields as stored and signed."""
     final = Outcome(answer.outcome)
     if final == Outcome.PENDING:
         raise ValueError("finish_write() needs a final outcome, not pending.")
@@ -223,13 +236,14 @@ def _answered(entry: AuditEntry, answer: Answer) -> AuditEntry:
     entry.customer_id = assigned or entry.customer_id
     entry.http_status = answer.http_status
     entry.request_id = answer.request_id
-    entry.response = scrub_secrets(answer.response)
-    entry.side_effects = _as_json(list(answer.side_effects))
+    entry.response, response_text = _json(answer.response, scrub=True)
+    entry.side_effects, side_effects_text = _json(list(answer.side_effects))
     entry.error_codes = _code_list(answer.error_codes)
     entry.warning_codes = _code_list(answer.warning_codes)
     entry.duration_ms = max(0, duration_ms)
-    entry.after = _as_json(answer.after)
-    return entry
+    entry.after, after_text = _json(answer.after)
+    scalars = tuple(getattr(entry, name) for name in OUTCOME_SCALARS)
+    return entry, (*scalars, response_text, side_effects_text, after_text)
 
 
 def record_read(
@@ -246,6 +260,7 @@ def record_read(
     """Record who looked at what: a search, an opened profile, an export of history."""
     if Action(action) not in READ_ACTIONS:
         raise ValueError(f"{action!r} changes a member: record it with start_write().")
+    request_value, request_text = _json(request or {}, scrub=True)
     entry = AuditEntry(
         **_actor_fields(actor, till),
         action=action,
@@ -253,10 +268,10 @@ def record_read(
         identifier_type=identifier_type,
         identifier_value=identifier_value,
         source=source,
-        request=scrub_secrets(request or {}),
+        request=request_value,
         outcome=Outcome.OK,
     )
-    return _append([entry])[0]
+    return _append([(entry, (request_text, None, None, None, None))])[0]
 
 
 def entries_for_member(
@@ -281,7 +296,28 @@ def scrub_secrets(value: Any) -> Any:
     The Capillary client hands over redacted data already; this is the second
     line, so a secret that slips through one layer never reaches the history.
     """
-    return _as_json(_redact(value))
+    return _json(value, scrub=True)[0]
+
+
+def _json(value: Any, *, scrub: bool = False) -> tuple[Any, str | None]:
+    """A JSON column's value as the entry holds it, and the text stored and signed.
+
+    The value is decoded from the text, so the entry in hand equals the entry read
+    back. With `scrub`, secret-looking keys' values are replaced; the text is
+    searched first, and only a text holding a secret word anywhere (a key or
+    not) is walked key by key: most never are.
+    """
+    if value is None:
+        return None, None
+    text = json_text(value)
+    if scrub and text is not None and _may_hold_secret(text):
+        text = json_text(_redact(value))
+    return (None if text is None else json.loads(text)), text
+
+
+def _may_hold_secret(text: str) -> bool:
+    lowered = text.lower()
+    return any(part in lowered for part in SECRET_KEY_PARTS)
 
 
 def _redact(value: Any) -> Any:
@@ -300,26 +336,41 @@ def _is_secret(key: str) -> bool:
     return any(part in lowered for part in SECRET_KEY_PARTS)
 
 
-def _append(entries: list[AuditEntry]) -> list[AuditEntry]:
+def _append(entries: Sequence[tuple[AuditEntry, tuple[str | None, ...]]]) -> list[AuditEntry]:
+    """Sign and insert entries, each with its JSON columns' texts (ENTRY_TEXTS order)."""
     with transaction.atomic():
         lock_chain()
         head = AuditEntry.objects.order_by("-id").values_list("id", "entry_hash").first()
         last_id, previous = head or (0, GENESIS)
         # Taken under the lock, so created_at never runs backwards along the chain.
         now = timezone.now()
+        stamp, at = timestamp_text(now), database_time(now, connection)
         first_id = last_id
-        for entry in entries:
+        rows = []
+        for entry, texts in entries:
             # Ids follow the head under the lock, so each is known before it is signed.
             last_id += 1
             entry.id = last_id
             entry.created_at = now
             entry.previous_hash = previous
-            entry.entry_hash = previous = sign_entry(_row(entry), previous)
-        # One multi-row INSERT, whatever the count: a batch's entries, or a screen's one.
-        AuditEntry.objects.bulk_create(entries)
+            stored = (last_id, stamp, *(getattr(entry, name) for name in _SCALARS_AFTER_TIME))
+            entry.entry_hash = sign_stored_entry((*stored, *texts), previous)
+            rows.append((last_id, at, *stored[2:], *texts, previous, entry.entry_hash))
+            previous = entry.entry_hash
+            entry._state.adding = False
+            entry._state.db = connection.alias
+        # One statement, whatever the count: a batch's entries, or a screen's one.
+        insert_rows(AuditEntry, ENTRY_ROW_COLUMNS, rows)
         if checkpoint_due(first_id, last_id):
             transaction.on_commit(record_checkpoint_task.enqueue)
-    return entries
+    return [entry for entry, _ in entries]
+
+
+# The scalar columns signed after id and created_at (chain.ENTRY_SCALARS), then the
+# columns of a stored entry row in the order _append writes them.
+_SCALARS_AFTER_TIME = ENTRY_SCALARS[2:]
+ENTRY_ROW_COLUMNS = (*ENTRY_SCALARS, *ENTRY_TEXTS, "previous_hash", "entry_hash")
+COMPLETION_RECORD_COLUMNS = ("id", "entry_id", "created_at", "previous_hash", "record_hash")
 
 
 def _actor_fields(actor: User | AnonymousUser | None, till: str | None) -> dict[str, Any]:
@@ -329,17 +380,6 @@ def _actor_fields(actor: User | AnonymousUser | None, till: str | None) -> dict[
         "actor_role": role_of(actor) if actor else "",
         "actor_till": settings.CAPILLARY_TILL_CODE if till is None else till,
     }
-
-
-def _row(entry: AuditEntry) -> dict[str, Any]:
-    return {field.attname: getattr(entry, field.attname) for field in entry._meta.concrete_fields}
-
-
-def _as_json(value: Any) -> Any:
-    """What the JSON column will hand back on reading, so signatures match after a round trip."""
-    if value is None:
-        return None
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
 def _code_list(codes: Iterable[str | int]) -> str:

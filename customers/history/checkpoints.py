@@ -54,9 +54,17 @@ def state_of(checkpoint: AuditCheckpoint) -> ChainState:
     return ChainState(**{name: getattr(checkpoint, name) for name in STATE_FIELDS})
 
 
-def checkpoint_problem() -> tuple[Break | None, AuditCheckpoint | None]:
+def checkpoint_problem(*, full: bool = True) -> tuple[Break | None, AuditCheckpoint | None]:
     """Check every checkpoint: its signature, its link, and that the chain still holds
-    what it names. Returns the first problem and the newest checkpoint that is good."""
+    what it names. Returns the first problem and the newest checkpoint that is good.
+
+    Counting the entries a checkpoint covers is the one check that reads the table
+    below it: `full` counts every checkpoint's segment (the entries between it and
+    the one before), once each, so all of them cost one pass over the history;
+    otherwise only the newest checkpoint's segment is counted, so an incremental
+    run costs the same at a million entries as at a thousand (the older segments
+    are what `--full` is for).
+    """
     previous_signature = GENESIS
     good: AuditCheckpoint | None = None
     checkpoints = list(AuditCheckpoint.objects.order_by("id"))
@@ -70,6 +78,7 @@ def checkpoint_problem() -> tuple[Break | None, AuditCheckpoint | None]:
             "id", "record_hash"
         )
     )
+    below: tuple[int, int] = (0, 0)  # the entry id and count of the checkpoint before
     for checkpoint in checkpoints:
         values = {name: getattr(checkpoint, name) for name in ("created_at", *STATE_FIELDS)}
         if (
@@ -83,8 +92,11 @@ def checkpoint_problem() -> tuple[Break | None, AuditCheckpoint | None]:
             ), good
         previous_signature = checkpoint.signature
         cut = _cut_after(checkpoint, entry_hashes, completion_hashes)
+        if cut is None and (full or checkpoint is checkpoints[-1]):
+            cut = _miscounted(checkpoint, below)
         if cut:
             return Break(checkpoint.entry_id, cut), good
+        below = (checkpoint.entry_id, checkpoint.entry_count)
         good = checkpoint
     return None, good
 
@@ -92,7 +104,7 @@ def checkpoint_problem() -> tuple[Break | None, AuditCheckpoint | None]:
 def _cut_after(
     checkpoint: AuditCheckpoint, entry_hashes: dict[int, str], completion_hashes: dict[int, str]
 ) -> str | None:
-    when = timezone.localtime(checkpoint.created_at).strftime("%Y-%m-%d %H:%M")
+    when = _when(checkpoint)
     if checkpoint.entry_id and entry_hashes.get(checkpoint.entry_id) != checkpoint.entry_head:
         return (
             f"entry #{checkpoint.entry_id}, the last one checkpoint #{checkpoint.pk} "
@@ -107,19 +119,31 @@ def _cut_after(
             f"#{checkpoint.pk} ({when}) covered, is gone or changed: completions were "
             "removed from the end"
         )
-    entries = AuditEntry.objects.filter(id__lte=checkpoint.entry_id).count()
-    if entries != checkpoint.entry_count:
+    return None
+
+
+def _miscounted(checkpoint: AuditCheckpoint, below: tuple[int, int]) -> str | None:
+    """Whether the entries between the checkpoint before (its id and count) and this
+    one still number what the two counted."""
+    below_id, below_count = below
+    segment = AuditEntry.objects.filter(id__gt=below_id, id__lte=checkpoint.entry_id).count()
+    if below_count + segment != checkpoint.entry_count:
         return (
-            f"checkpoint #{checkpoint.pk} ({when}) counted {checkpoint.entry_count:,} "
-            f"entries up to #{checkpoint.entry_id}; there are {entries:,} now"
+            f"checkpoint #{checkpoint.pk} ({_when(checkpoint)}) counted "
+            f"{checkpoint.entry_count:,} entries up to #{checkpoint.entry_id}; there are "
+            f"{below_count + segment:,} now"
         )
     return None
+
+
+def _when(checkpoint: AuditCheckpoint) -> str:
+    return timezone.localtime(checkpoint.created_at).strftime("%Y-%m-%d %H:%M")
 
 
 def verify_history(*, full: bool = False, batch: int = 5000) -> ChainCheck:
     """Verify the chains (from the newest good checkpoint unless `full`), record the
     result as a ChainCheck, and a new checkpoint when intact and the chain grew."""
-    checkpoint_break, good = checkpoint_problem()
+    checkpoint_break, good = checkpoint_problem(full=full)
     start = None if full or good is None else state_of(good)
     verification = verify_chains(start, batch=batch)
     problem = verification.problem or checkpoint_break

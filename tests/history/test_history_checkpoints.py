@@ -8,12 +8,14 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from customers.history import audit, checkpoints
 from customers.models import AuditCheckpoint, ChainCheck
-from tests.history_factories import read, tamper, verify, write
+from tests.history_factories import read, remove_entry, tamper, verify, write
 
 HISTORY = reverse("history")
 EXPORT = reverse("history_export_verifiable")
@@ -221,3 +223,57 @@ def test_the_verifiable_export_stores_only_the_forms_own_filters(auditor_client)
 
     recorded = AuditEntry.objects.filter(action="export_history").get()
     assert recorded.request["filters"] == {"action": "update_profile"}
+
+
+def checkpoint_after(entries: int) -> None:
+    """Write entries, then verify, which checkpoints them."""
+    for _ in range(entries):
+        write()
+    assert verify()[0]
+
+
+def test_an_entry_removed_inside_the_newest_checkpoint_is_caught_incrementally(db):
+    checkpoint_after(2)
+    removed = write()
+    after = write()
+    assert verify()[0]  # the newest checkpoint covers the two entries above
+    remove_entry(removed.pk)
+    # Its count gives the newest checkpoint away, so the walk starts at the one before.
+    assert "counted 4 entries up to #4; there are 3 now" in str(
+        checkpoints.checkpoint_problem(full=False)[0]
+    )
+    intact, said = verify()
+    assert not intact
+    assert f"Entry #{after.pk} is broken: its link" in said
+
+
+def test_an_entry_removed_under_an_older_checkpoint_is_left_to_a_full_run(db):
+    removed = write()
+    checkpoint_after(1)
+    checkpoint_after(1)
+    checkpoint_after(1)
+    remove_entry(removed.pk)
+    # An incremental run does not re-read below the newest checkpoint (documented) ...
+    assert verify()[0]
+    # ... --full walks it and counts every checkpoint's segment.
+    intact, said = verify("--full")
+    assert not intact
+    assert "link to the entry before it is broken" in said or "counted" in said
+
+
+def test_an_incremental_run_counts_one_segment_however_many_checkpoints_there_are(db):
+    for _ in range(6):
+        checkpoint_after(1)
+    assert AuditCheckpoint.objects.count() == 6
+    write()
+    with CaptureQueriesContext(connection) as incremental:
+        assert verify()[0]
+    with CaptureQueriesContext(connection) as full:
+        assert verify("--full")[0]
+
+    def counts(context: CaptureQueriesContext) -> int:
+        return sum("COUNT(" in query["sql"].upper() for query in context.captured_queries)
+
+    assert counts(incremental) == 1
+    # A full run counts each of the 7 segments once, not each checkpoint from the start.
+    assert counts(full) == 7
