@@ -66,6 +66,11 @@ def setup(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "membercare.settings")
     os.environ.setdefault("LOG_LEVEL", "warning")
+    # As in production: DEBUG off, so Django does not keep every statement in memory.
+    os.environ.setdefault("DEBUG", "false")
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-use-0123456789")
+    os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1")
+    os.environ.setdefault("AUDIT_HMAC_KEY", "bench-only-audit-key-not-for-production-0123456789")
     import django
 
     django.setup()

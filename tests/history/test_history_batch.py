@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from customers import models
 from customers.console.roles import SUPPORT
 from customers.history import audit
 from customers.models import AppendOnlyError, AuditCode, AuditCompletion, AuditEntry
@@ -138,3 +139,18 @@ def test_a_completion_keeps_a_registrations_new_customer_id_but_not_another_memb
     with pytest.raises(ValueError, match="not 10"):
         audit.finish_writes([(second, audit.Answer(outcome="ok", response={}, customer_id=10))])
     assert verify()[0]
+
+
+def test_a_batch_larger_than_one_statement_allows_is_completed_in_chunks(db, monkeypatch):
+    # Each entry's outcome is 11 parameters; PostgreSQL takes 65,535 in a statement,
+    # so a batch is completed 1,000 entries an UPDATE (7 here, to see the chunks).
+    monkeypatch.setattr(models, "COMPLETIONS_PER_STATEMENT", 7)
+    sam = make_staff(SUPPORT)
+    entries = audit.start_writes(writes(sam, 50))
+    with CaptureQueriesContext(connection) as finished:
+        audit.finish_writes([(entry, answer(n)) for n, entry in enumerate(entries)])
+    assert statements(finished).count("UPDATE") == 8
+    assert AuditEntry.objects.filter(import_job_id=7, outcome="pending").count() == 0
+    assert AuditCompletion.objects.count() == 50
+    assert AuditCode.objects.count() == 25
+    assert verify("--full")[0]
