@@ -45,14 +45,25 @@ def browser() -> Iterator[object]:
             "No Chromium found: set CHROMIUM_PATH or install Debian's chromium "
             "(apt-get install -y chromium). CI installs it, so there these tests always run."
         )
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=executable, headless=True, args=CHROMIUM_FLAGS
         )
-        yield launched
-        launched.close()
+        try:
+            yield launched
+        finally:
+            launched.close()
+            # While Playwright runs (from the first browser test to here) its event
+            # loop counts as running in this thread, so Django's connection store
+            # (asgiref's Local) gives this thread a second set of connections, kept
+            # per context; every test run meanwhile used that set. Close it while it
+            # is still the one in use: once Playwright stops, pytest-django's
+            # teardown sees only the first set, and a connection left open in the
+            # second kept the test database from being dropped.
+            connections.close_all()
 
 
 @pytest.fixture

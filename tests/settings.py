@@ -23,7 +23,3 @@ LOGGING = {"version": 1, "disable_existing_loggers": False}
 # Serve static files from the source folders, as runserver does, without collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
-# Persistent connections (CONN_MAX_AGE=60 on PostgreSQL) would outlive the live
-# server's request threads and keep the test database busy at teardown, so it
-# could not be dropped; tests close every connection at the end of its request.
-DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
