@@ -268,6 +268,28 @@ class Store:
                 self._depth = 0
 
     @contextmanager
+    def savepoint(self) -> Iterator[sqlite3.Connection]:
+        """One element of a batch inside the batch's write transaction: an error
+        undoes this element's changes only. Outside a transaction, a write of its own."""
+        with self._lock:
+            if not self._depth:
+                with self.write() as db:
+                    yield db
+                return
+            self.db.execute("SAVEPOINT element")
+            self._depth += 1
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK TO element")
+                self.db.execute("RELEASE element")
+                raise
+            else:
+                self.db.execute("RELEASE element")
+            finally:
+                self._depth -= 1
+
+    @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
         """A consistent snapshot for reads that span several queries."""
         with self._lock:

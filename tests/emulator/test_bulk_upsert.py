@@ -4,6 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 
 from .conftest import Api, codes_of, member, mobile
 
@@ -139,3 +140,45 @@ def test_it_refuses_a_batch_over_the_maximum_size(make_api: Callable[..., Api]) 
 def test_it_refuses_a_body_that_is_not_an_array(api: Api) -> None:
     response = api.http.post(PATH, json=member(1))
     assert codes_of(response) == [400]
+
+
+def test_a_failed_element_keeps_none_of_its_changes_and_the_others_all_of_theirs(
+    api: Api,
+) -> None:
+    moving = api.add_ok(member(1, identifiers=[{"type": "externalId", "value": "EXT-1"}]))
+    # The middle element renames member 1, then links two cards at once: refused (3035)
+    # after the rename was written, which is undone with the rest of the element.
+    refused = member(
+        1,
+        identifiers=[
+            {"type": "externalId", "value": "EXT-1"},
+            {"type": "cardnumber", "value": "CARD-1"},
+            {"type": "cardnumber", "value": "CARD-2"},
+        ],
+    )
+    refused["profiles"][0]["lastName"] = "Renamed"
+    body = upsert(api, [member(3), refused, member(4)], skipChangeIdentifier="false").json()
+    assert [codes_of_item(item) for item in body["response"]] == [[], [3035], []]
+    assert api.get(moving).json()["profiles"][0]["lastName"] != "Renamed"
+    for n, item in ((3, body["response"][0]), (4, body["response"][2])):
+        assert api.details(mobile(n)).json()["id"] == item["entityId"]
+
+
+def test_an_internal_error_mid_batch_answers_500_and_keeps_the_elements_before_it(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from customers.capillary_emulator.handlers import bulk
+
+    real = bulk._upsert
+
+    def breaks_on_member_2(ctx: Any, db: Any, element: Any, skip: bool) -> dict[str, Any]:
+        if element["profiles"][0]["firstName"] == "First2":
+            raise RuntimeError("emulator bug")
+        return real(ctx, db, element, skip)
+
+    monkeypatch.setattr(bulk, "_upsert", breaks_on_member_2)
+    response = upsert(api, [member(1), member(2), member(3)])
+    assert response.status_code == 500
+    assert api.details(mobile(1)).status_code == 200
+    assert codes_of(api.details(mobile(2))) == [8015]
+    assert codes_of(api.details(mobile(3))) == [8015]

@@ -1,7 +1,8 @@
 """E3 bulk upsert: per element, look up in the element's source → update (and
 change identifiers unless ``skipChangeIdentifier=true``) or register (seed S1).
 
-Each element is its own transaction, answered in input order. A bad status label
+Each element succeeds or fails on its own (a savepoint in the request's one
+transaction), answered in input order. A bad status label
 fails the element with 3017 after its other changes were kept, and the element
 still carries its ``result`` (as the seed's sample shows).
 """
@@ -23,7 +24,21 @@ def upsert_bulk(ctx: Ctx) -> Reply:
     if len(body) > ctx.org.max_batch_size:
         raise ApiError(1060, detail=f"at most {ctx.org.max_batch_size} per request")
     skip_change = ctx.request.flag("skipChangeIdentifier")
-    response = [_one(ctx, element, skip_change) for element in body]
+    response = []
+    unexpected: Exception | None = None
+    # One commit for the request (a commit per element rewrites the same index
+    # pages a hundred times); each element still succeeds or fails on its own, in
+    # a savepoint. An unexpected error keeps the elements before it, as it would
+    # have with a transaction per element, then answers 500.
+    with ctx.store.write():
+        for element in body:
+            try:
+                response.append(_one(ctx, element, skip_change))
+            except Exception as error:
+                unexpected = error
+                break
+    if unexpected is not None:
+        raise unexpected
     failures = sum(1 for item in response if item["errors"])
     http = ctx.org.http_status
     if failures == 0:
@@ -37,7 +52,7 @@ def upsert_bulk(ctx: Ctx) -> Reply:
 
 def _one(ctx: Ctx, element: Any, skip_change: bool) -> dict[str, Any]:
     try:
-        with ctx.store.write() as db:
+        with ctx.store.savepoint() as db:
             return _upsert(ctx, db, element, skip_change)
     except ApiError as error:
         return {"errors": [error.entry], "warnings": error.warnings}
