@@ -1,10 +1,13 @@
 """Several workers send one import side by side: each row once, the last one ends the job."""
 
+import threading
 from types import SimpleNamespace
 
 import pytest
+from django.db import connections
+from django.db.backends.signals import connection_created
 
-from customers.imports.tasks import Importer, start_job
+from customers.imports.tasks import Importer, process_import, start_job
 from customers.members import services
 from customers.models import ImportJob, ImportRow
 from tests.imports_support import (
@@ -98,3 +101,47 @@ def test_starting_an_import_queues_one_task_per_configured_worker(settings, monk
     start_job(job)
 
     assert queued == [job.pk] * 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batches_sent_from_threads_reuse_each_threads_connection_closed_at_the_end(
+    monkeypatch, applied
+):
+    # As on PostgreSQL (the test settings close connections after every request).
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 60)
+    job = queue(make_job(text=members_csv(50), batch_size=10))
+    if connections["default"].vendor == "sqlite":
+        # The in-memory test database locks whole tables between connections and
+        # does not wait: the threads take turns at the database here.
+        turns = threading.RLock()
+        for name in ("_send", "_take_batch", "_interruption"):
+            monkeypatch.setattr(Importer, name, _one_at_a_time(getattr(Importer, name), turns))
+    opened = []
+
+    def note(sender, connection, **kwargs):
+        if threading.current_thread().name.startswith("import-batch"):
+            opened.append(connection)
+
+    connection_created.connect(note)
+    try:
+        process_import(job.pk, in_flight=2)
+    finally:
+        connection_created.disconnect(note)
+
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DONE
+    assert_every_row_accounted_for(job)
+    assert job.done_rows == 50
+    assert set(applied.values()) == {1}
+    # Five batches from two threads: a connection per thread, not one per batch.
+    assert 1 <= len(opened) <= 2
+    # Closed when the pool ended (Django never closes an in-memory SQLite database).
+    assert all(database.connection is None or database.is_in_memory_db() for database in opened)
+
+
+def _one_at_a_time(method, lock):
+    def method_in_turn(*args, **kwargs):
+        with lock:
+            return method(*args, **kwargs)
+
+    return method_in_turn
