@@ -199,9 +199,13 @@ def finish_writes(completions: Sequence[tuple[AuditEntry, Answer]]) -> list[Audi
         return entries
     outcomes = [outcome for _, outcome in answered]
     with transaction.atomic():
-        lock_chain()
-        # One UPDATE for every entry's outcome fields (refused whole if any is not pending).
+        # One UPDATE for every entry's outcome fields (refused whole if any is not
+        # pending), and their code rows. They need no place in a chain, so the chain
+        # lock is taken after them and held only while the records are appended;
+        # always last, after the row locks, so two completions never wait on each other
+        # in a circle.
         AuditEntry.save_completions(entries, outcomes)
+        lock_chain()
         head = AuditCompletion.objects.order_by("-id").values_list("id", "record_hash").first()
         last_id, previous = head or (0, GENESIS)
         now = timezone.now()

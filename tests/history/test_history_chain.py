@@ -6,10 +6,17 @@ from datetime import timedelta
 import pytest
 from django.conf import settings as django_settings
 from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from customers.history import audit, chain
-from customers.models import AppendOnlyError, AuditCheckpoint, AuditCode, AuditEntry
+from customers.models import (
+    AppendOnlyError,
+    AuditCheckpoint,
+    AuditCode,
+    AuditCompletion,
+    AuditEntry,
+)
 from tests.history_factories import read, remove_entry, tamper, verify, write
 
 postgres_only = pytest.mark.skipif(
@@ -387,3 +394,63 @@ def test_concurrent_appends_keep_one_chain():
     assert len(links) == 15
     assert len(set(links)) == 15, "two entries claim the same predecessor: the chain forked"
     assert verify()[0]
+
+
+def test_a_completion_takes_the_chain_lock_after_its_update_and_before_the_head(db, monkeypatch):
+    entry = write(outcome="pending")
+    real_lock = audit.lock_chain
+    locked_after: list[int] = []
+
+    with CaptureQueriesContext(connection) as queries:
+
+        def spy_lock() -> None:
+            locked_after.append(len(queries.captured_queries))
+            real_lock()
+
+        monkeypatch.setattr(audit, "lock_chain", spy_lock)
+        audit.finish_write(entry, outcome="ok", response={"createdId": "100"})
+    sqls = [query["sql"] for query in queries.captured_queries]
+    update = next(i for i, sql in enumerate(sqls) if sql.startswith("UPDATE"))
+    head_read = next(i for i, sql in enumerate(sqls) if "ORDER BY" in sql and "DESC" in sql)
+    # Held only while the record is appended: the UPDATE's row locks come first.
+    assert update < locked_after[0] <= head_read
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SQLite test databases live in shared-cache memory, which answers 'table is "
+    "locked' instead of waiting; the lock order test above covers SQLite's code path",
+)
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_completions_keep_one_completion_chain():
+    start = threading.Barrier(3)
+
+    def write_and_complete(worker: int) -> None:
+        start.wait()
+        try:
+            for _ in range(3):
+                entries = audit.start_writes(
+                    [
+                        audit.Write(
+                            actor=None,
+                            action="bulk_upsert",
+                            reason="Bulk import",
+                            identifier_value=f"{worker}-{n}",
+                            request={"n": n},
+                        )
+                        for n in range(4)
+                    ]
+                )
+                audit.finish_writes([(entry, audit.Answer(outcome="ok")) for entry in entries])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write_and_complete, args=(worker,)) for worker in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    links = list(AuditCompletion.objects.values_list("previous_hash", flat=True))
+    assert len(links) == 36
+    assert len(set(links)) == 36, "two completions claim the same predecessor: the chain forked"
+    assert verify("--full")[0]
