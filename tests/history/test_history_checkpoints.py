@@ -277,3 +277,11 @@ def test_an_incremental_run_counts_one_segment_however_many_checkpoints_there_ar
     assert counts(incremental) == 1
     # A full run counts each of the 7 segments once, not each checkpoint from the start.
     assert counts(full) == 7
+
+
+def test_an_empty_history_is_said_to_be_verified_with_no_entries_yet(auditor_client):
+    assert verify()[0]
+    html = auditor_client.get(HISTORY).content.decode()
+    assert "Chain verified at" in html
+    assert "no entries yet" in html
+    assert "entry #0" not in html
