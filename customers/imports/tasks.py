@@ -57,7 +57,8 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import F, Max
+from django.db.models import F, Max, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_tasks import task
 
@@ -128,6 +129,24 @@ class Tally:
             self.unknown += 1
 
 
+@dataclass(slots=True)
+class SentRow:
+    """A row taken into a batch: its number and entry, then Capillary's answer for it.
+
+    Read with one plain query (`_pending_rows`), without building a model per row
+    or decoding the entry twice; the answer fields are the row's OUTCOME_COLUMNS.
+    """
+
+    pk: int
+    number: int
+    entry_json: str
+    customer_id: str = ""
+    status: str = RowStatus.SENT
+    codes: str = ""
+    messages: str = ""
+    audit_entry_id: int | None = None
+
+
 @dataclass
 class Importer:
     job_id: int
@@ -176,12 +195,9 @@ class Importer:
         with _executor(self.in_flight) as pool:
             while True:
                 while stop is None and len(running) < self.in_flight:
-                    stop = self._interruption(job)
-                    if stop is not None:
-                        break
                     taken = self._take_batch(job)
-                    if taken is None:
-                        stop = LOST
+                    if isinstance(taken, str):
+                        stop = taken
                         break
                     batch, rows = taken
                     if not rows:
@@ -193,7 +209,7 @@ class Importer:
                 for future in finished:
                     future.result()
 
-    def _send_in_thread(self, job: ImportJob, rows: Sequence[ImportRow], batch: int) -> None:
+    def _send_in_thread(self, job: ImportJob, rows: Sequence[SentRow], batch: int) -> None:
         try:
             self._send(job, rows, batch)
         finally:
@@ -232,18 +248,6 @@ class Importer:
             logger.warning("import %s: taking over from a stale worker", job.pk)
         return job
 
-    def _interruption(self, job: ImportJob) -> str | None:
-        """Before each batch: cancelled, taken over by another worker (LOST), or None."""
-        state = (
-            ImportJob.objects.filter(pk=job.pk).values("worker", "cancel_requested", "status").get()
-        )
-        if state["worker"] != self.worker or state["status"] != Status.RUNNING:
-            logger.warning("import %s: another worker took over; stopping", job.pk)
-            return LOST
-        if state["cancel_requested"]:
-            return Status.CANCELLED
-        return None
-
     def _heartbeat(self, job: ImportJob) -> None:
         ImportJob.objects.filter(pk=job.pk, worker=self.worker).update(heartbeat_at=self.now())
 
@@ -268,37 +272,40 @@ class Importer:
 
     # --- one batch ------------------------------------------------------------------
 
-    def _take_batch(self, job: ImportJob) -> tuple[int, list[ImportRow]] | None:
-        """The next pending rows, committed as `sent` before the call.
+    def _take_batch(self, job: ImportJob) -> tuple[int, list["SentRow"]] | str:
+        """The next pending rows, committed as `sent` before the call, or why sending stops.
 
-        Chosen under the job's row lock, so workers sharing the job never take
-        the same row. None when the job is no longer ours; no rows when none is
-        pending.
+        Under the job's row lock: LOST when another worker has taken the job over
+        (or it no longer runs), CANCELLED when staff asked to cancel; otherwise the
+        next `batch_size` pending rows in number order (none when none is
+        pending), so workers sharing the job never take the same row.
         """
         with transaction.atomic():
-            held = ImportJob.objects.select_for_update().filter(pk=job.pk, worker=self.worker)
-            batches = held.values_list("batches_sent", flat=True).first()
-            if batches is None:
-                return None
-            rows = list(
-                job.rows.filter(status=RowStatus.PENDING)
-                # What the file said and its problems are the preview's, not the sender's.
-                .defer("values", "problems")
-                .order_by("number")[: job.batch_size]
+            state = (
+                ImportJob.objects.select_for_update()
+                .filter(pk=job.pk)
+                .values("worker", "status", "cancel_requested", "batches_sent")
+                .first()
             )
+            if state is None or state["worker"] != self.worker or state["status"] != Status.RUNNING:
+                logger.warning("import %s: another worker took over; stopping", job.pk)
+                return LOST
+            if state["cancel_requested"]:
+                return Status.CANCELLED
+            rows = _pending_rows(job)
             if not rows:
-                return batches, []
-            batch = batches + 1
-            held.update(batches_sent=batch, heartbeat_at=self.now())
-            ImportRow.objects.filter(pk__in=[row.pk for row in rows]).update(
-                status=RowStatus.SENT, batch=batch
-            )
-        for row in rows:
-            row.status, row.batch = RowStatus.SENT, batch
+                return state["batches_sent"], []
+            batch = state["batches_sent"] + 1
+            ImportJob.objects.filter(pk=job.pk).update(batches_sent=batch, heartbeat_at=self.now())
+            # The pending rows numbered from the first to the last taken are exactly
+            # those taken (the lock keeps other workers out), so no list of ids is sent.
+            job.rows.filter(
+                status=RowStatus.PENDING, number__range=(rows[0].number, rows[-1].number)
+            ).update(status=RowStatus.SENT, batch=batch)
         return batch, rows
 
-    def _send(self, job: ImportJob, rows: Sequence[ImportRow], batch: int) -> None:
-        entries = [UpsertEntry.model_validate(row.entry) for row in rows]
+    def _send(self, job: ImportJob, rows: Sequence[SentRow], batch: int) -> None:
+        entries = [UpsertEntry.model_validate_json(row.entry_json) for row in rows]
         numbers = [row.number for row in rows]
         rate_limit_waits = 0
         attempts = 0
@@ -353,7 +360,7 @@ class Importer:
                 return
 
     def _record(
-        self, job: ImportJob, rows: Sequence[ImportRow], results: Sequence[services.RowResult]
+        self, job: ImportJob, rows: Sequence[SentRow], results: Sequence[services.RowResult]
     ) -> None:
         tally = Tally()
         for row, result in zip(rows, results, strict=True):
@@ -371,7 +378,7 @@ class Importer:
     def _settle(
         self,
         job: ImportJob,
-        rows: Sequence[ImportRow],
+        rows: Sequence[SentRow],
         status: str,
         message: str,
         codes: str = "",
@@ -385,7 +392,7 @@ class Importer:
             tally.add(status)
         self._save_rows(job, rows, tally)
 
-    def _save_rows(self, job: ImportJob, rows: Sequence[ImportRow], tally: Tally) -> None:
+    def _save_rows(self, job: ImportJob, rows: Sequence[SentRow], tally: Tally) -> None:
         now = self.now()
         with transaction.atomic():
             _write_outcomes(rows)
@@ -395,9 +402,7 @@ class Importer:
                 failed_rows=F("failed_rows") + tally.failed,
                 unknown_rows=F("unknown_rows") + tally.unknown,
                 heartbeat_at=now,
-            )
-            ImportJob.objects.filter(pk=job.pk, first_progress_at__isnull=True).update(
-                first_progress_at=now
+                first_progress_at=Coalesce(F("first_progress_at"), Value(now)),
             )
 
     # --- resume -----------------------------------------------------------------------
@@ -563,7 +568,7 @@ def _executor(in_flight: int) -> Executor:
 OUTCOME_COLUMNS = ("status", "customer_id", "codes", "messages", "audit_entry_id")
 
 
-def _write_outcomes(rows: Sequence[ImportRow]) -> None:
+def _write_outcomes(rows: Sequence["SentRow"]) -> None:
     """One UPDATE per row, sent with executemany.
 
     bulk_update would build a CASE expression per field per row, which for a
@@ -576,6 +581,23 @@ def _write_outcomes(rows: Sequence[ImportRow]) -> None:
             f"UPDATE {quote(ImportRow._meta.db_table)} SET {assignments} WHERE id = %s",  # noqa: S608 - names, not input
             [[getattr(row, column) for column in OUTCOME_COLUMNS] + [row.pk] for row in rows],
         )
+
+
+def _pending_rows(job: ImportJob) -> list[SentRow]:
+    """The job's next `batch_size` pending rows in number order, with their entries as JSON."""
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {quote('id')}, {quote('number')}, {quote('customer_id')}, "  # noqa: S608 - names
+            f"CAST({quote('entry')} AS text) FROM {quote(ImportRow._meta.db_table)} "
+            f"WHERE {quote('job_id')} = %s AND {quote('status')} = %s "
+            f"ORDER BY {quote('number')} LIMIT %s",
+            [job.pk, RowStatus.PENDING.value, job.batch_size],
+        )
+        return [
+            SentRow(pk=pk, number=number, entry_json=entry, customer_id=customer_id)
+            for pk, number, customer_id, entry in cursor.fetchall()
+        ]
 
 
 def _latest_entries(job_id: int, numbers: Sequence[int]) -> dict[int, int]:

@@ -114,7 +114,7 @@ def test_batches_sent_from_threads_reuse_each_threads_connection_closed_at_the_e
         # The in-memory test database locks whole tables between connections and
         # does not wait: the threads take turns at the database here.
         turns = threading.RLock()
-        for name in ("_send", "_take_batch", "_interruption"):
+        for name in ("_send", "_take_batch"):
             monkeypatch.setattr(Importer, name, _one_at_a_time(getattr(Importer, name), turns))
     opened = []
 
