@@ -60,6 +60,9 @@ class Verification:
     checked_entries: int
     checked_completions: int
     problem: Break | None
+    # Where the walk stood each time the entries it had checked passed a multiple of
+    # `mark_every`: places a checkpoint can vouch for once the whole walk is intact.
+    marks: tuple[ChainState, ...] = ()
 
     @property
     def intact(self) -> bool:
@@ -83,9 +86,15 @@ def current_heads() -> tuple[int, int]:
     return completion or 0, entry or 0
 
 
-def verify_chains(start: ChainState | None = None, *, batch: int = 5000) -> Verification:
-    """Check both chains from `start` (the genesis by default) to the heads as they are now."""
-    walk = _Walk(start or ChainState(), batch)
+def verify_chains(
+    start: ChainState | None = None, *, batch: int = 5000, mark_every: int = 0
+) -> Verification:
+    """Check both chains from `start` (the genesis by default) to the heads as they are now.
+
+    With `mark_every`, the result also keeps the state at the end of each batch of
+    entries that took the count past a multiple of it (see Verification.marks).
+    """
+    walk = _Walk(start or ChainState(), batch, mark_every)
     try:
         walk.run()
     except _Broken as broken:
@@ -94,9 +103,12 @@ def verify_chains(start: ChainState | None = None, *, batch: int = 5000) -> Veri
 
 
 class _Walk:
-    def __init__(self, start: ChainState, batch: int) -> None:
+    def __init__(self, start: ChainState, batch: int, mark_every: int = 0) -> None:
         self.start = start
         self.batch = batch
+        self.mark_every = mark_every
+        self.marks: list[ChainState] = []
+        self.marked = start.entry_count // mark_every if mark_every else 0
         self.entry_id, self.entry_count, self.entry_head = (
             start.entry_id,
             start.entry_count,
@@ -111,8 +123,8 @@ class _Walk:
         # it: their hash and their outcome fields as stored.
         self.awaiting: dict[int, tuple[str, tuple[Any, ...]]] = {}
 
-    def result(self, problem: Break | None) -> Verification:
-        state = ChainState(
+    def state(self) -> ChainState:
+        return ChainState(
             self.entry_id,
             self.entry_count,
             self.entry_head,
@@ -120,11 +132,14 @@ class _Walk:
             self.completion_count,
             self.completion_head,
         )
+
+    def result(self, problem: Break | None) -> Verification:
         return Verification(
-            state,
+            self.state(),
             self.entry_count - self.start.entry_count,
             self.completion_count - self.start.completion_count,
             problem,
+            tuple(self.marks),
         )
 
     def run(self) -> None:
@@ -147,6 +162,11 @@ class _Walk:
             while record is not None and record[1] <= self.entry_id:
                 self._check_completion(record)
                 record = next(records, None)
+            # Both chains are checked up to here: every completion so far is of an
+            # entry so far (entries completed later are read back by a run from here).
+            if self.mark_every and self.entry_count // self.mark_every > self.marked:
+                self.marked = self.entry_count // self.mark_every
+                self.marks.append(self.state())
         while record is not None:
             self._check_completion(record)
             record = next(records, None)

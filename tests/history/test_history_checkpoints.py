@@ -285,3 +285,25 @@ def test_an_empty_history_is_said_to_be_verified_with_no_entries_yet(auditor_cli
     assert "Chain verified at" in html
     assert "no entries yet" in html
     assert "entry #0" not in html
+
+
+def test_a_full_run_leaves_a_checkpoint_at_each_multiple_it_passes(db, settings):
+    for _ in range(10):
+        write()
+    settings.AUDIT_CHECKPOINT_EVERY_ENTRIES = 3
+    checkpoints.verify_history(full=True, batch=2)
+    # Batches of 2 end at 2, 4, 6, 8, 10 entries; those past 3, 6 and 9 are kept.
+    assert list(AuditCheckpoint.objects.order_by("id").values_list("entry_count", flat=True)) == [
+        4,
+        6,
+        10,
+    ]
+    assert verify("--full")[0]
+    write()
+    with CaptureQueriesContext(connection) as incremental:
+        intact, said = verify()
+    assert intact, said
+    # The newest checkpoint's segment (entries 7 to 10) is all an incremental run counts.
+    (count,) = [q["sql"] for q in incremental.captured_queries if "COUNT(" in q["sql"].upper()]
+    below = AuditCheckpoint.objects.order_by("id")[1].entry_id
+    assert f'"id" > {below} AND' in count
