@@ -135,7 +135,14 @@ class Console:
         self._backends: dict[int, float] = {}
 
     def manage(self, *args: str) -> None:
-        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True)
+        # Their chatter goes to stderr: stdout is the JSON report.
+        subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            stdout=sys.stderr,
+        )
 
     def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
         log = (self.workdir / f"{name}.log").open("wb")
@@ -237,6 +244,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     console = Console(workdir, args.rate, args.batch, args.database_url, args.workers)
     try:
         console.manage("migrate", "--noinput", "-v", "0")
+        # DEBUG is off, as in production: pages use the static files' manifest.
+        console.manage("collectstatic", "--noinput", "-v", "0")
         console.manage(
             "shell",
             "-c",
