@@ -272,7 +272,7 @@ class Importer:
 
     # --- one batch ------------------------------------------------------------------
 
-    def _take_batch(self, job: ImportJob) -> tuple[int, list["SentRow"]] | str:
+    def _take_batch(self, job: ImportJob) -> tuple[int, list[SentRow]] | str:
         """The next pending rows, committed as `sent` before the call, or why sending stops.
 
         Under the job's row lock: LOST when another worker has taken the job over
@@ -568,7 +568,7 @@ def _executor(in_flight: int) -> Executor:
 OUTCOME_COLUMNS = ("status", "customer_id", "codes", "messages", "audit_entry_id")
 
 
-def _write_outcomes(rows: Sequence["SentRow"]) -> None:
+def _write_outcomes(rows: Sequence[SentRow]) -> None:
     """One UPDATE per row, sent with executemany.
 
     bulk_update would build a CASE expression per field per row, which for a
