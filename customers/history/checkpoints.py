@@ -18,8 +18,9 @@ every checkpoint against what it walked.
 Checkpoints are written by the background task `record_checkpoint_task` (every
 AUDIT_CHECKPOINT_EVERY_MINUTES, and when the chain grows past a multiple of
 AUDIT_CHECKPOINT_EVERY_ENTRIES) and by `verify_history`: where its walk ended,
-and where it passed each multiple of AUDIT_CHECKPOINT_EVERY_ENTRIES on the way. Every verification is
-kept as a ChainCheck row: the history page says where the chain stands from it.
+and where it passed each multiple of AUDIT_CHECKPOINT_EVERY_ENTRIES on the way.
+Every verification is kept as a ChainCheck row: the history page says where the
+chain stands from it.
 """
 
 from dataclasses import asdict
