@@ -104,7 +104,13 @@ class Console:
     """The console's processes in one temporary directory."""
 
     def __init__(
-        self, workdir: Path, rate: int, batch: int, database_url: str = "", workers: int = 1
+        self,
+        workdir: Path,
+        rate: int,
+        batch: int,
+        database_url: str = "",
+        workers: int = 1,
+        latency_ms: int = 0,
     ) -> None:
         self.workdir = workdir
         org = json.loads(DEFAULT_ORG.read_text())
@@ -139,6 +145,10 @@ class Console:
             "CAPILLARY_RATE_LIMIT_MARGIN_MS": str(round(QUOTA_MARGIN_SECONDS * 1000)),
             "IMPORT_BATCH_SIZE": str(batch),
             "IMPORT_WORKERS_PER_JOB": str(workers),
+            # Capillary's own time to answer a bulk request (0: the emulator's only).
+            "CAPILLARY_EMULATOR_FAULTS": json.dumps(
+                {"latency": {"fixed_ms": latency_ms, "endpoint": "E3"}}
+            ),
         }
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self._backends: dict[int, float] = {}
@@ -250,7 +260,9 @@ def csrf(client: httpx.Client, url: str) -> str:
 
 def run(args: argparse.Namespace) -> dict[str, object]:
     workdir = Path(tempfile.mkdtemp(prefix="bulk-import-bench-"))
-    console = Console(workdir, args.rate, args.batch, args.database_url, args.workers)
+    console = Console(
+        workdir, args.rate, args.batch, args.database_url, args.workers, args.latency_ms
+    )
     try:
         console.manage("migrate", "--noinput", "-v", "0")
         # DEBUG is off, as in production: pages use the static files' manifest.
@@ -376,6 +388,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     result = {
         "database": "postgresql" if args.database_url else "sqlite",
         "workers": args.workers,
+        "capillary_latency_ms": args.latency_ms,
         "rows": args.rows,
         "rate_per_minute": args.rate,
         "batch": args.batch,
@@ -442,6 +455,12 @@ def main() -> None:
         help="a scratch PostgreSQL database (dropped and created again); default SQLite",
     )
     parser.add_argument("--workers", type=int, default=1, help="task workers sharing the import")
+    parser.add_argument(
+        "--latency-ms",
+        type=int,
+        default=0,
+        help="how long the emulator takes over each bulk request, as Capillary would",
+    )
     parser.add_argument(
         "--compare",
         action="store_true",
