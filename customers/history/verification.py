@@ -294,13 +294,20 @@ def _time(column: str) -> str:
     )
 
 
-def _select(columns: Sequence[str], table: str, where: str, limit: int | None) -> str:
+def _fetch(
+    columns: Sequence[str], table: str, where: str, params: Sequence[Any], limit: int | None
+) -> list[tuple[Any, ...]]:
     quote = connection.ops.quote_name
     selected = ", ".join(
         _time(quote(name)) if name == "created_at" else quote(name) for name in columns
     )
     sql = f"SELECT {selected} FROM {quote(table)} WHERE {where} ORDER BY {quote('id')}"  # noqa: S608
-    return sql if limit is None else f"{sql} LIMIT {int(limit)}"
+    if limit is not None:
+        sql = f"{sql} LIMIT {int(limit)}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+    return rows
 
 
 def fetch_entries(
@@ -309,32 +316,16 @@ def fetch_entries(
     """Entries as stored, without decoding anything: the columns of
     chain.SIGNED_ENTRY_COLUMNS (the time as signed), then previous_hash and entry_hash.
     `where` is SQL over the entry table's columns, with %s parameters."""
-    sql = _select(
-        (*SIGNED_ENTRY_COLUMNS, "previous_hash", "entry_hash"),
-        AuditEntry._meta.db_table,
-        where,
-        limit,
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows: list[tuple[Any, ...]] = cursor.fetchall()
-    return rows
+    columns = (*SIGNED_ENTRY_COLUMNS, "previous_hash", "entry_hash")
+    return _fetch(columns, AuditEntry._meta.db_table, where, params, limit)
 
 
 def fetch_completions(
     where: str, params: Sequence[Any], *, limit: int | None = None
 ) -> list[tuple[Any, ...]]:
     """Completion records as stored: id, entry id, time as signed, previous hash, hash."""
-    sql = _select(
-        ("id", "entry_id", "created_at", "previous_hash", "record_hash"),
-        AuditCompletion._meta.db_table,
-        where,
-        limit,
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows: list[tuple[Any, ...]] = cursor.fetchall()
-    return rows
+    columns = ("id", "entry_id", "created_at", "previous_hash", "record_hash")
+    return _fetch(columns, AuditCompletion._meta.db_table, where, params, limit)
 
 
 def _codes_by_entry(first_id: int, last_id: int) -> dict[int, dict[str, str]]:
