@@ -9,11 +9,14 @@ in the middle leaves the pending entry visible instead of a silent gap. Reads
 (searches, opened profiles, exports) are recorded whole by `record_read`.
 
 The batch forms, `start_writes` and `finish_writes`, take many writes at once
-(a bulk-upsert batch): one transaction, one read of the chain's head, one
-multi-row INSERT of the pending entries; completing them is one UPDATE of their
-outcome fields, one INSERT of their code rows and one INSERT of the block of
-signed completion records. Callers use the same four functions whatever their
-size; a screen's write is a batch of one.
+(a bulk-upsert batch): one transaction, one read of the chain's head, one bulk
+append of the pending entries (COPY on PostgreSQL, executemany on SQLite);
+completing them is one UPDATE of their outcome fields, one append of their code
+rows and, under the chain lock, one of the block of signed completion records.
+Callers use the same four functions whatever their size; a screen's write is a
+batch of one. Every JSON column is encoded once (`chain.json_text`), with
+secret-looking keys' values replaced (the second line of defence after the
+Capillary client's own redaction), and that text is both stored and signed.
 
 Call these outside `transaction.atomic()`: an outer transaction would hold back
 the pending entry until it commits and keep every other writer waiting for the
@@ -301,15 +304,6 @@ def entries_for_member(
     # The timeline shows who, what and the outcome: the JSON bodies stay in the database.
     entries = entries.defer("request", "response", "before", "after", "side_effects")
     return list(entries.order_by("-created_at", "-id")[:limit])
-
-
-def scrub_secrets(value: Any) -> Any:
-    """A JSON copy of `value` with the value of every secret-looking key replaced.
-
-    The Capillary client hands over redacted data already; this is the second
-    line, so a secret that slips through one layer never reaches the history.
-    """
-    return _json(value, scrub=True)[0]
 
 
 def _json(value: Any, *, scrub: bool = False) -> tuple[Any, str | None]:
