@@ -23,6 +23,7 @@ Every verification is kept as a ChainCheck row: the history page says where the
 chain stands from it.
 """
 
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
@@ -142,28 +143,63 @@ def _when(checkpoint: AuditCheckpoint) -> str:
     return timezone.localtime(checkpoint.created_at).strftime("%Y-%m-%d %H:%M")
 
 
-def verify_history(*, full: bool = False, batch: int = 5000) -> ChainCheck:
+def verify_history(
+    *,
+    full: bool = False,
+    batch: int = 5000,
+    head: str = "",
+    more_problems: Callable[[], Sequence[str]] | None = None,
+) -> ChainCheck:
     """Verify the chains (from the newest good checkpoint unless `full`), record the
-    result as a ChainCheck, and a new checkpoint when intact and the chain grew."""
+    result as a ChainCheck, and new checkpoints when intact and the chain grew.
+
+    A break found by a full run stands until a full run passes: an incremental run
+    after one walks from the first entry too, since the broken entry lies below the
+    checkpoints it would start from (and nothing is checkpointed over it). `head`
+    is an entry hash noted earlier, which must still be in the chain;
+    `more_problems` names anything else that must agree with the chain (import
+    counters), checked before the result is recorded.
+    """
+    full = full or full_check_broken()
     checkpoint_break, good = checkpoint_problem(full=full)
     start = None if full or good is None else state_of(good)
     verification = verify_chains(
         start, batch=batch, mark_every=settings.AUDIT_CHECKPOINT_EVERY_ENTRIES
     )
     problem = verification.problem or checkpoint_break
+    if problem is None and head and not AuditEntry.objects.filter(entry_hash=head).exists():
+        problem = Break(
+            0,
+            f"the head {head} noted earlier is not in the chain: it was mistyped, or entries "
+            "were removed from the chain's end",
+        )
+    if problem is None and more_problems is not None:
+        disagreeing = more_problems()
+        if disagreeing:
+            problem = Break(
+                0,
+                "the chain is intact, but import results shown to staff disagree with it: "
+                + " ".join(disagreeing),
+            )
     check = ChainCheck.objects.create(
         full=start is None,
         intact=problem is None,
         from_entry=(start.entry_id if start else 0) + 1,
         up_to_entry=verification.state.entry_id,
         entry_count=verification.state.entry_count,
-        broken_entry_id=problem.entry_id if problem else None,
+        broken_entry_id=(problem.entry_id or None) if problem else None,
         problem=problem.message if problem else "",
         checked_entries=verification.checked_entries,
     )
     if problem is None:
         _record_checkpoint(verification, good)
     return check
+
+
+def full_check_broken() -> bool:
+    """Whether the newest full check found the chain broken (so none has passed since)."""
+    last_full = ChainCheck.objects.filter(full=True).order_by("-id").first()
+    return last_full is not None and not last_full.intact
 
 
 def _record_checkpoint(verification: Verification, newest: AuditCheckpoint | None) -> None:

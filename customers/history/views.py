@@ -58,6 +58,8 @@ def history(request: HttpRequest) -> HttpResponse:
         "cursor_error": cursor_error,
         "can_export": can(request.user, Capability.EXPORT_HISTORY),
         "chain_check": latest_check(),
+        # The newest entry's id: the banner says when entries came after the last check.
+        "newest_entry_id": AuditEntry.objects.order_by("-id").values_list("id", flat=True).first(),
         "staff_usernames": staff_usernames(),
     }
     htmx = getattr(request, "htmx", False)

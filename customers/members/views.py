@@ -37,7 +37,7 @@ from customers.capillary.schemas import (
 )
 from customers.console.permissions import can, requires, signed_in
 from customers.console.roles import Capability
-from customers.gateway import catalogue, extended_field_specs
+from customers.gateway import Catalogue, catalogue, extended_field_specs
 from customers.members import answers, display, services
 from customers.members.forms import (
     IDENTIFIER_LABELS,
@@ -1139,7 +1139,7 @@ def subscriptions(
 def status(request: HttpRequest, found: Customer, source: str, account_id: str) -> HttpResponse:
     customer_id = found.id or 0
     org = catalogue()
-    form = StatusForm(request.POST or None, catalogue=org)
+    form = _status_form(found, org, request.POST or None)
     context = _edit_context(found, source, account_id, form=form)
     if request.method == "POST" and form.is_valid():
         label = form.cleaned_data["label"]
@@ -1170,16 +1170,21 @@ def status(request: HttpRequest, found: Customer, source: str, account_id: str) 
                 )
             else:
                 context["answer"] = answers.success(result)
+                after = _member_after(result, found, source, account_id)
                 context.update(
-                    _edit_context(
-                        _member_after(result, found, source, account_id),
-                        source,
-                        account_id,
-                        form=StatusForm(catalogue=org),
-                    )
+                    _edit_context(after, source, account_id, form=_status_form(after, org))
                 )
     context["status_log"] = _status_log(customer_id)
     return _page(request, "members/status.html", context, partial="form")
+
+
+def _status_form(found: Customer, org: Catalogue, data: Any = None) -> StatusForm:
+    """The form starts at the member's current label: pressing Change status without
+    picking one must not quietly set another (it once started at the first, Active)."""
+    current = display.standing(found, org)["label"]
+    choices = {item["label"] for item in org.status_labels}
+    initial = {"label": current} if current in choices else None
+    return StatusForm(data, catalogue=org, initial=initial)
 
 
 def _status_log(customer_id: int) -> dict[str, Any]:

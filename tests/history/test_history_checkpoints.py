@@ -279,12 +279,16 @@ def test_an_incremental_run_counts_one_segment_however_many_checkpoints_there_ar
     assert counts(full) == 7
 
 
-def test_an_empty_history_is_said_to_be_verified_with_no_entries_yet(auditor_client):
+def test_an_empty_history_is_said_to_be_verified_with_no_entries_then(auditor_client):
     assert verify()[0]
     html = auditor_client.get(HISTORY).content.decode()
     assert "Chain verified at" in html
-    assert "no entries yet" in html
+    assert "no entries then." in html
+    assert "not checked yet" not in html
     assert "entry #0" not in html
+    write()
+    html = auditor_client.get(HISTORY).content.decode()
+    assert "The entries since are not checked yet" in html
 
 
 def test_a_full_run_leaves_a_checkpoint_at_each_multiple_it_passes(db, settings):
@@ -307,3 +311,49 @@ def test_a_full_run_leaves_a_checkpoint_at_each_multiple_it_passes(db, settings)
     (count,) = [q["sql"] for q in incremental.captured_queries if "COUNT(" in q["sql"].upper()]
     below = AuditCheckpoint.objects.order_by("id")[1].entry_id
     assert f'"id" > {below} AND' in count
+
+
+def test_the_banner_says_which_entries_came_after_the_last_check(auditor_client):
+    checked = write()
+    assert verify()[0]
+    html = auditor_client.get(HISTORY).content.decode()
+    assert "not checked yet" not in html
+    write()
+    html = auditor_client.get(HISTORY).content.decode()
+    assert f"Entries after #{checked.pk} are not checked yet" in html
+
+
+def test_a_break_found_by_a_full_run_stands_until_a_full_run_passes(auditor_client):
+    altered = write(reason="Member asked")
+    write()
+    assert verify()[0]  # checkpointed past the entry about to be altered
+    tamper("UPDATE customers_auditentry SET reason = 'edited' WHERE id = %s", (altered.pk,))
+    write()
+    # An incremental run starts at the checkpoint, above the altered entry (documented) ...
+    assert verify()[0]
+    checkpoints_before = AuditCheckpoint.objects.count()
+    intact, said = verify("--full")
+    assert not intact
+    # ... but once a full run has found it, a plain run re-reads everything and says so.
+    intact, said = verify()
+    assert not intact
+    assert f"Entry #{altered.pk} is broken" in said
+    assert "re-read it all" in said
+    assert AuditCheckpoint.objects.count() == checkpoints_before  # none signed over it
+    assert "Chain broken" in auditor_client.get(HISTORY).content.decode()
+    # Put right, a plain run (full again) passes and the banner follows.
+    tamper("UPDATE customers_auditentry SET reason = 'Member asked' WHERE id = %s", (altered.pk,))
+    assert verify()[0]
+    assert "Chain verified up to entry" in auditor_client.get(HISTORY).content.decode()
+
+
+def test_a_noted_head_that_is_not_in_the_chain_is_recorded_as_a_failed_check(auditor_client):
+    write()
+    intact, said = verify("--head", "deadbeef")
+    assert not intact
+    assert "The head deadbeef noted earlier is not in the chain: it was mistyped" in said
+    check = ChainCheck.objects.order_by("-id").first()
+    assert not check.intact
+    html = auditor_client.get(HISTORY).content.decode()
+    assert "Chain broken" in html
+    assert "deadbeef" in html

@@ -135,6 +135,8 @@ def test_support_staff_look_after_a_member_who_called(page, start_as):
     # A status label: the page shows it and its log, and every screen says so.
     page.get_by_role("link", name="Status label").click()
     expect(page.locator("[data-current-status]")).to_contain_text("Active")
+    # The picker starts at the current label, so pressing on unawares changes nothing.
+    expect(page.get_by_label("New status label")).to_have_value("Active")
     page.get_by_label("New status label").select_option("On Hold")
     page.get_by_label("Reason").fill("payment dispute")
     page.get_by_role("button", name="Change status").click()
@@ -142,6 +144,7 @@ def test_support_staff_look_after_a_member_who_called(page, start_as):
     expect(page.locator("[data-current-status]")).to_have_text(
         "Current status: On Hold (suspended)."
     )
+    expect(page.get_by_label("New status label")).to_have_value("On Hold")
     log = page.locator("[data-status-log]")
     expect(log.get_by_role("row").nth(1)).to_contain_text(re.compile(r"On Hold.*payment dispute"))
     page.get_by_role("link", name="Profile", exact=True).click()

@@ -396,6 +396,16 @@ def test_the_status_label_changes_and_a_bad_one_is_refused_at_the_field(support_
     assert "label" in refused.context["form"].errors
 
 
+def test_the_status_form_starts_at_the_members_current_label(support_client, member_id):
+    url = reverse("member_status", args=[member_id]) + "?source=INSTORE"
+    assert support_client.get(url).context["form"]["label"].value() == "Active"
+    saved = support_client.post(url, {"label": "On Hold", "reason": "check"})
+    # After the change, and on a fresh load, it shows the new label, not the first one.
+    assert saved.context["form"]["label"].value() == "On Hold"
+    html = support_client.get(url).content.decode()
+    assert '<option value="On Hold" selected>' in html
+
+
 def test_enrolling_twice_in_a_program_shows_capillarys_refusal(store_client, member_id):
     url = reverse("member_enroll", args=[member_id]) + "?source=INSTORE"
     response = store_client.post(url, {"program": "469", "reason": "join"})
