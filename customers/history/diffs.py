@@ -41,6 +41,9 @@ class Changes:
     people: list[Change] = field(default_factory=list)
     bookkeeping: list[Change] = field(default_factory=list)
     not_compared: list[str] = field(default_factory=list)
+    # No snapshot was taken before the write (an upsert sends the member without
+    # reading them first): every fact of the after snapshot shows as "added".
+    no_before: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.people or self.bookkeeping)
@@ -143,6 +146,7 @@ def describe_changes(before: Any, after: Any) -> Changes:
         people=[c for c in changes if not c.bookkeeping],
         bookkeeping=[c for c in changes if c.bookkeeping],
         not_compared=not_compared,
+        no_before=not isinstance(before, Mapping),
     )
 
 
@@ -237,14 +241,17 @@ def _profile(profile: Mapping[str, Any]) -> Iterator[tuple[tuple[Any, ...], _Fac
     for key, value in profile.items():
         if key in ("source", "accountId"):
             continue
-        if key == "identifiers" and isinstance(value, list):
+        if key in ("identifiers", "identifiersAll") and isinstance(value, list):
+            # By what they are (type and value), never by position in the list: the
+            # copy in identifiersAll is bookkeeping, and reorders when one changes.
+            copy = key == "identifiersAll"
             for item in value:
                 if isinstance(item, Mapping):
                     kind = str(item.get("type", ""))
-                    label = f"{_words(kind)} ({where})"
+                    label = f"{'All identifiers: ' if copy else ''}{_words(kind)} ({where})"
                     yield (
-                        (*base, "identifier", kind, item.get("value")),
-                        _Fact(label, item.get("value"), False, pairable=True),
+                        (*base, key, kind, item.get("value")),
+                        _Fact(label, item.get("value"), copy, pairable=True),
                     )
         elif key == "commChannels" and isinstance(value, list):
             for item in value:

@@ -71,9 +71,12 @@ def history(request: HttpRequest) -> HttpResponse:
 @requires(Capability.VIEW_HISTORY)
 def history_detail(request: HttpRequest, pk: int) -> HttpResponse:
     entry = get_object_or_404(AuditEntry, pk=pk)
+    changes = describe_changes(entry.before, entry.after)
     context = {
         "entry": entry,
-        "changes": describe_changes(entry.before, entry.after),
+        "changes": changes,
+        # An upsert's member was not read first: its "changes" are the member after.
+        "after_only": changes.no_before and entry.action != AuditEntry.Action.REGISTER,
         "before_json": pretty_json(entry.before) if entry.before is not None else "",
         "after_json": pretty_json(entry.after) if entry.after is not None else "",
         "request_json": pretty_json(entry.request),

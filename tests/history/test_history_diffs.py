@@ -1,11 +1,14 @@
 """A write's changes in words: keyed by what things are, bookkeeping apart (12.1, 12.2)."""
 
+from django.urls import reverse
+
 from customers.capillary.schemas import (
     AddCustomerRequest,
     ChangeIdentifierRequest,
     CustomerLookup,
 )
 from customers.console.roles import SUPPORT
+from customers.history import audit
 from customers.history.diffs import describe_changes
 from customers.members import services
 from customers.models import AuditEntry
@@ -188,3 +191,46 @@ def test_an_identifier_change_reads_as_the_old_and_new_mobile(db):
     assert words(changes.people) == [
         ("Mobile (INSTORE)", "changed", "919900000001", "919900000002")
     ]
+
+
+def test_the_copy_of_every_identifier_compares_by_what_each_is_not_where_it_sits():
+    def profile(identifiers):
+        return {"profiles": [{"source": "INSTORE", "identifiersAll": identifiers}]}
+
+    before = profile(
+        [{"type": "mobile", "value": "918100000017"}, {"type": "externalId", "value": "EXT-1"}]
+    )
+    after = profile(
+        [{"type": "externalId", "value": "EXT-1"}, {"type": "mobile", "value": "919812345678"}]
+    )
+    changes = describe_changes(before, after)
+    # The external id moved up the list but is untouched: nothing about it shows.
+    assert words(changes.bookkeeping) == [
+        ("All identifiers: Mobile (INSTORE)", "changed", "918100000017", "919812345678")
+    ]
+    assert changes.people == []
+
+
+def test_without_a_before_snapshot_the_changes_say_so(auditor_client):
+    sam = make_staff(SUPPORT)
+    entry = audit.start_write(
+        actor=sam,
+        action="upsert",
+        reason="Import",
+        customer_id="100",
+        request={"profiles": [{"lastName": "Rao-Import"}]},
+        before=None,
+    )
+    audit.finish_write(entry, outcome="ok", response={"createdId": "100"}, after=AFTER)
+    html = auditor_client.get(reverse("history_detail", args=[entry.pk])).content.decode()
+    assert "No snapshot was taken before this write" in html
+    assert "what Capillary held after it, not what it changed" in html
+    assert "(added)" not in html
+    # A registration has no before either, and everything in it was added.
+    registered = audit.start_write(
+        actor=sam, action="register", reason="", customer_id="", request={}, before=None
+    )
+    audit.finish_write(registered, outcome="ok", response={}, after=AFTER, customer_id="101")
+    html = auditor_client.get(reverse("history_detail", args=[registered.pk])).content.decode()
+    assert "No snapshot was taken" not in html
+    assert "(added)" in html
