@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import connections, models, router
 from django.utils import timezone
 
-from customers.history.chain import COMPLETION_FIELDS, SignedJSONField, stored_outcome
+from customers.history.chain import COMPLETION_FIELDS, SignedJSONField
 
 _Row = TypeVar("_Row", bound=models.Model)
 
@@ -160,30 +160,23 @@ class AuditEntry(models.Model):
     def codes(self) -> list[str]:
         return [c for c in f"{self.error_codes},{self.warning_codes}".split(",") if c]
 
-    def save_completion(self) -> None:
-        """Write this entry's outcome fields: the one update history allows, once."""
-        AuditEntry.save_completions([self])
-
     @classmethod
     def save_completions(
-        cls, entries: "Sequence[AuditEntry]", outcomes: "Sequence[Sequence[Any]] | None" = None
+        cls, entries: "Sequence[AuditEntry]", outcomes: "Sequence[Sequence[Any]]"
     ) -> None:
         """Write many entries' outcome fields in one statement, and their code rows in another.
 
         `outcomes` are the entries' outcome fields as stored, in COMPLETION_FIELDS
-        order (JSON as its text), when the caller has them already; else they are
-        taken from the entries. Only the completion fields are written, and only
-        on rows still pending (with no customer id yet, or this one), so two racing
-        completions cannot both succeed: if any entry was not pending, nothing is
-        written. The caller (customers.history.audit) appends the signed
-        AuditCompletion records in the same transaction.
+        order (JSON as its text), as the caller signs them. Only the completion
+        fields are written, and only on rows still pending (with no customer id yet,
+        or this one), so two racing completions cannot both succeed: if any entry
+        was not pending, nothing is written. The caller (customers.history.audit)
+        appends the signed AuditCompletion records in the same transaction.
         """
         if not entries:
             return
         if any(entry.outcome == cls.Outcome.PENDING for entry in entries):
             raise AppendOnlyError("A completion needs a final outcome.")
-        if outcomes is None:
-            outcomes = [stored_outcome(entry.__dict__) for entry in entries]
         connection = connections[router.db_for_write(cls)]
         quote = connection.ops.quote_name
         table = quote(cls._meta.db_table)

@@ -84,7 +84,6 @@ OUTCOME_SCALARS = (
 )
 OUTCOME_TEXTS = ("response", "side_effects", "after")
 COMPLETION_FIELDS = OUTCOME_SCALARS + OUTCOME_TEXTS
-CREATION_FIELDS = tuple(name for name in SIGNED_ENTRY_COLUMNS if name not in COMPLETION_FIELDS)
 HASHED_FIELDS = tuple(name for name in SIGNED_ENTRY_COLUMNS if name != "id")
 # What the completion fields hold while a write is pending.
 PENDING_STATE: dict[str, Any] = {
@@ -98,12 +97,10 @@ PENDING_STATE: dict[str, Any] = {
     "duration_ms": None,
     "after": None,
 }
-COMPLETION_RECORD_FIELDS = ("id", "entry_id", "created_at")
 
 # Positions in a stored entry (a tuple in SIGNED_ENTRY_COLUMNS order).
 _AT = {name: position for position, name in enumerate(SIGNED_ENTRY_COLUMNS)}
-_ID, _CREATED, _ACTION, _CUSTOMER, _OUTCOME = (
-    _AT["id"],
+_CREATED, _ACTION, _CUSTOMER, _OUTCOME = (
     _AT["created_at"],
     _AT["action"],
     _AT["customer_id"],
@@ -176,17 +173,9 @@ class SignedJSONField(_TextField):
         return self.value_from_object(obj)
 
 
-def timestamp_text(value: datetime | str) -> str:
-    """A timestamp as signed: UTC, microseconds, "Z".
-
-    From Python (a write) it is an aware datetime; from a raw read it is
-    PostgreSQL's `to_char` of that already, or SQLite's stored text
-    ("YYYY-MM-DD HH:MM:SS[.ffffff]", in UTC, microseconds left out when zero).
-    """
-    if isinstance(value, str):
-        if value.endswith("Z"):
-            return value
-        return f"{value[:10]}T{value[11:19]}.{value[20:26] if len(value) > 19 else '000000'}Z"
+def timestamp_text(value: datetime) -> str:
+    """A timestamp as signed: UTC, microseconds, "Z". (A raw read has the database
+    format it the same way: customers.history.verification._time.)"""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
